@@ -1,0 +1,28 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: fast pure tests, and end-to-end tests that boot real local hosts
+// (systemd-nspawn) and drive the real Pulumi engine. E2E files run one at a time:
+// they share the machine's 2 cores and one host-pool network.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/e2e/globalSetup.ts"],
+          fileParallelism: false,
+          testTimeout: 15 * 60_000,
+          hookTimeout: 15 * 60_000,
+        },
+      },
+    ],
+  },
+});
