@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 // they share the machine's 2 cores and one host-pool network.
 export default defineConfig({
   test: {
+    // One file at a time: e2e files boot hosts on one network and share 2 cores.
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -18,7 +20,6 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           globalSetup: ["test/e2e/globalSetup.ts"],
-          fileParallelism: false,
           testTimeout: 15 * 60_000,
           hookTimeout: 15 * 60_000,
         },
