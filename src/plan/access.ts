@@ -81,7 +81,7 @@ export function planTeam(team: Team): TeamPlan {
     const agent = agentUser(owner.name);
     const others = visitors(team, owner);
     const grants: Grant[] = [
-      { server: name, human: owner.name, target: agent, reason: "own", source: owner.source.entry, ioLog: false },
+      { server: name, human: owner.name, target: agent, reason: "own" as GrantReason, source: owner.source.entry, ioLog: false },
       ...others.map((v) => ({ server: name, human: v.person.name, target: agent, reason: v.reason, source: v.source, ioLog: true })),
     ].sort((a, b) => a.human.localeCompare(b.human));
     const humans: HumanPlan[] = [

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import type { Locator, PathPart, TeamError } from "./errors";
-import { suggest } from "./errors";
+import { quoted, suggest } from "./errors";
+import { LIMIT_DEFAULTS } from "./defaults";
 import { AGENT_SUFFIX, MAX_NAME, PROVIDERS, SERVER_FIELDS, SIZE_RE, USERNAME_RE, type Provider } from "./schema";
 import { looksPrivate, parsePublicKey } from "./sshKeys";
 
@@ -45,8 +46,10 @@ export function checkTeam(raw: unknown, at: Locator): TeamError[] {
     checkMentees(d, i, names, push);
     checkServer(d, i, defaults, push);
     checkLimits(d.limits, ["developers", i, "limits"], push);
+    checkMergedLimits(d, i, defaults, push);
   });
   checkLimits(defaults.limits, ["defaults", "limits"], push);
+  checkServerDefaults(defaults, push);
   checkKeys(devs, push);
   checkNetwork(defaults, push);
   return errors;
@@ -56,7 +59,7 @@ type Push = (path: PathPart[], message: string, hint?: string) => void;
 
 function checkName(name: string, path: PathPart[], names: Map<string, number>, push: Push) {
   if (!USERNAME_RE.test(name)) {
-    push(path, `"${name.slice(0, 40)}" is not a valid Linux user name`, "use lower-case letters, digits, - and _, starting with a letter");
+    push(path, `${quoted(name, 40)} is not a valid Linux user name`, "use lower-case letters, digits, - and _, starting with a letter");
   } else if (name.length > MAX_NAME) {
     push(path, `"${name}" is too long: its agent user "${name}${AGENT_SUFFIX}" would exceed Linux's 32 characters`, `use at most ${MAX_NAME} characters`);
   } else if (RESERVED_NAMES.has(name) || name.startsWith("systemd-")) {
@@ -106,7 +109,7 @@ function checkServer(d: Raw, i: number, defaults: Raw, push: Push) {
     const merged = { ...defs, ...server };
     if (merged.host === undefined) push(base, "an existing server needs `host` (its IP address or DNS name)", "add server.host");
     else if (typeof merged.host === "string" && !isIP(merged.host) && !/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(merged.host)) {
-      push([...base, "host"], `"${merged.host.slice(0, 60)}" is not an IP address or host name`);
+      push([...base, "host"], `${quoted(merged.host, 60)} is not an IP address or host name`);
     }
     if (merged.hostKey === undefined) {
       push(base, "an existing server needs `hostKey` (its ssh host public key, pinned so the provisioner can't be fooled)", "copy /etc/ssh/ssh_host_ed25519_key.pub from the server");
@@ -125,6 +128,33 @@ function checkLimits(limits: unknown, path: PathPart[], push: Push) {
   }
 }
 
+/** A developer overriding only one of memory/memoryHigh must still end up with memoryHigh ≤ memory. */
+function checkMergedLimits(d: Raw, i: number, defaults: Raw, push: Push) {
+  const own = isObj(d.limits) ? d.limits : {};
+  if ((own.memory === undefined) === (own.memoryHigh === undefined)) return; // neither, or both (checkLimits)
+  const base: Raw = isObj(defaults.limits) ? defaults.limits : LIMIT_DEFAULTS;
+  const memory = own.memory ?? base.memory;
+  const high = own.memoryHigh ?? base.memoryHigh;
+  if (typeof memory !== "string" || typeof high !== "string" || !SIZE_RE.test(memory) || !SIZE_RE.test(high)) return;
+  if (sizeBytes(high) > sizeBytes(memory)) {
+    const key = own.memory !== undefined ? "memory" : "memoryHigh";
+    push(["developers", i, "limits", key], `memoryHigh (${high}) is above memory (${memory}) once defaults.limits is merged in`, "set both memory and memoryHigh here");
+  }
+}
+
+/** `defaults.server.hcloud.instanceType` would be silently dropped: it is an aws setting. */
+function checkServerDefaults(defaults: Raw, push: Push) {
+  const server = isObj(defaults.server) ? defaults.server : {};
+  for (const p of PROVIDERS) {
+    const block = server[p];
+    if (!isObj(block)) continue;
+    for (const key of Object.keys(block)) {
+      const owner = PROVIDERS.find((o) => SERVER_FIELDS[o].includes(key));
+      if (owner && owner !== p) push(["defaults", "server", p, key], `"${key}" is a ${owner} setting, not ${p}`, `move it under defaults.server.${owner}`);
+    }
+  }
+}
+
 /** `16G` → bytes (base 1024, as systemd reads it). */
 export function sizeBytes(size: string): number {
   const n = parseFloat(size);
@@ -136,6 +166,10 @@ function checkKeys(devs: unknown[], push: Push) {
   const owners = new Map<string, { who: string; path: string }>();
   devs.forEach((d, i) => {
     if (!isObj(d)) return;
+    if (typeof d.sshKeys === "string" && looksPrivate(d.sshKeys)) {
+      const parsed = parsePublicKey(d.sshKeys);
+      if (!parsed.ok) push(["developers", i, "sshKeys"], parsed.message, parsed.hint);
+    }
     arr(d.sshKeys).forEach((k, j) => {
       if (typeof k !== "string") return;
       const path = ["developers", i, "sshKeys", j];
@@ -154,15 +188,17 @@ function checkNetwork(defaults: Raw, push: Push) {
   arr(defaults.allowFrom).forEach((c, i) => {
     if (typeof c !== "string") return;
     const path = ["defaults", "allowFrom", i];
-    if (!isCidr(c)) push(path, `"${c.slice(0, 60)}" is not a CIDR`, 'write it like "203.0.113.0/24" or "2001:db8::/32"');
+    if (!isCidr(c)) push(path, `${quoted(c, 60)} is not a CIDR`, 'write it like "203.0.113.0/24" or "2001:db8::/32"');
     else if ((c === "0.0.0.0/0" || c === "::/0") && defaults.allowWorld !== true) {
       push(path, `${c} opens ssh and et to the whole internet`, "list your office/VPN ranges, or set defaults.allowWorld: true on purpose");
     }
   });
   const et = isObj(defaults.et) ? defaults.et : {};
-  if (et.source === "apt-repo") {
-    if (typeof et.aptLine !== "string") push(["defaults", "et"], 'et source "apt-repo" needs `aptLine` (a "deb [signed-by=…] URL SUITE COMPONENT" line)');
-    if (typeof et.signingKey !== "string") push(["defaults", "et"], 'et source "apt-repo" needs `signingKey` (the repository\'s armored public key, pinned)');
+  if (et.source === "apt-repo" && typeof et.aptLine !== "string") {
+    push(["defaults", "et"], 'et source "apt-repo" needs `aptLine`', 'a "deb [signed-by=/etc/apt/keyrings/agent-runtime-et.asc] URL SUITE COMPONENT" line');
+  }
+  if (typeof et.source === "string" && et.source !== "none" && typeof et.signingKey !== "string") {
+    push(["defaults", "et"], `et source "${et.source}" needs \`signingKey\` (the repository's armored public key, pinned in team.yaml)`, "export it with gpg --armor --export, or set source: none");
   }
   if (typeof et.signingKey === "string" && looksPrivate(et.signingKey) && !/PGP PUBLIC KEY/.test(et.signingKey)) {
     push(["defaults", "et", "signingKey"], "this is a private key; the repository's PUBLIC signing key belongs here");

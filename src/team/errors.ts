@@ -1,4 +1,5 @@
 import { isMap, isPair, isScalar, LineCounter, type Document, type Node } from "yaml";
+import { looksPrivate } from "./sshKeys";
 
 /** One validation error, located in the file. */
 export interface TeamError {
@@ -66,6 +67,11 @@ export class Locator {
     const p = this.lines.linePos(offset);
     return { line: p.line, col: p.col };
   }
+}
+
+/** A value quoted in a message: cut to `max` characters, and withheld when it is a private key. */
+export function quoted(value: string, max: number): string {
+  return looksPrivate(value) ? "(a private key, not shown)" : `"${value.slice(0, max)}"`;
 }
 
 /** Levenshtein distance, for "did you mean" hints. */

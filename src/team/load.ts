@@ -3,7 +3,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { checkTeam, sizeBytes } from "./checks";
 import { LIMIT_DEFAULTS, MEMORY_HIGH_FRACTION, SERVER_DEFAULTS } from "./defaults";
-import { Locator, suggest, TeamValidationError, type PathPart, type TeamError } from "./errors";
+import { Locator, quoted, suggest, TeamValidationError, type PathPart, type TeamError } from "./errors";
 import type { Person, ResolvedLimits, ServerSpec, Source, Team } from "./model";
 import { TeamSchema, type Limits, type TeamInput } from "./schema";
 import { parsePublicKey } from "./sshKeys";
@@ -37,7 +37,8 @@ export function parseTeam(text: string, file = "team.yaml"): LoadResult {
     return {
       ok: false,
       errors: doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+        // linePos is only filled in with prettyErrors (off here), so locate the error from its offset.
+        const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
         return { file, line: pos.line, col: pos.col, path: "(yaml)", message: e.message.split("\n")[0]!, hint: "fix the YAML syntax" };
       }),
     };
@@ -62,7 +63,10 @@ function issueErrors(issue: z.core.$ZodIssue, raw: unknown, at: Locator): TeamEr
   }
   if (issue.code === "invalid_value" && "values" in issue) {
     const got = valueAt(raw, path);
-    return [at.error(path, `"${String(got).slice(0, 40)}" is not allowed`, suggest(String(got), issue.values.map(String)))];
+    return [at.error(path, `${quoted(String(got), 40)} is not allowed`, suggest(String(got), issue.values.map(String)))];
+  }
+  if (issue.code === "invalid_type" && path.length === 0) {
+    return [at.error(path, `a team file is a mapping with "team:" and "developers:" (this file is a ${Array.isArray(raw) ? "list" : typeof raw})`)];
   }
   if (issue.code === "invalid_type" && valueAt(raw, path) === undefined) {
     return [at.error(path, `missing required key "${String(path[path.length - 1])}"`, `add it (${issue.expected})`)];

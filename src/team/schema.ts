@@ -16,7 +16,7 @@ export const MAX_NAME = 32 - AGENT_SUFFIX.length;
 export const SIZE_RE = /^[0-9]+(\.[0-9]+)?[KMGT]$/;
 
 const size = (what: string) =>
-  z.string().regex(SIZE_RE, { error: `${what} must be a size like 16G, 512M or 1.5T` });
+  z.string({ error: `${what} must be a size like 16G, 512M or 1.5T` }).regex(SIZE_RE, { error: `${what} must be a size like 16G, 512M or 1.5T` });
 
 /** Per-agent-user limits, applied to `user-<uid>.slice`. */
 export const LimitsSchema = z.strictObject({
@@ -64,7 +64,7 @@ export type Role = (typeof ROLES)[number];
 export const DeveloperSchema = z.strictObject({
   name: z.string(),
   role: z.enum(ROLES).default("developer"),
-  sshKeys: z.array(z.string()).min(1, { error: "at least one ssh public key is needed to log in" }),
+  sshKeys: z.array(z.string(), { error: 'sshKeys must be a list, one "- ssh-ed25519 AAAA…" item per key' }).min(1, { error: "at least one ssh public key is needed to log in" }),
   server: ServerSchema.optional(),
   limits: LimitsSchema.partial().optional(),
   mentees: z.array(z.string()).optional(),
@@ -98,6 +98,6 @@ export const DefaultsSchema = z.strictObject({
 export const TeamSchema = z.strictObject({
   team: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, { error: "team must be lower-case letters, digits and dashes (max 40)" }),
   defaults: DefaultsSchema.default(DefaultsSchema.parse({})),
-  developers: z.array(DeveloperSchema).min(1, { error: "a team needs at least one developer" }),
+  developers: z.array(DeveloperSchema, { error: 'developers must be a list, one "- name: …" item per person' }).min(1, { error: "a team needs at least one developer" }),
 });
 export type TeamInput = z.infer<typeof TeamSchema>;

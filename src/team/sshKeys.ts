@@ -55,6 +55,9 @@ export function parsePublicKey(text: string): ParsedKey {
   if (!(SSH_KEY_TYPES as readonly string[]).includes(type)) {
     return { ok: false, message: `unsupported key type "${type.slice(0, 40)}"`, hint: `use one of ${SSH_KEY_TYPES.join(", ")}` };
   }
+  if (parts.slice(2).some((p) => (SSH_KEY_TYPES as readonly string[]).includes(p))) {
+    return { ok: false, message: "two keys on one line", hint: "list each key as its own sshKeys entry" };
+  }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return { ok: false, message: "the key data is not base64", hint };
   const raw = Buffer.from(blob, "base64");
   // The blob starts with a length-prefixed copy of the algorithm name; a mismatch means a truncated or mangled key.

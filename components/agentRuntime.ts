@@ -1,0 +1,73 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { TeamPlan } from "../src/plan/access";
+import { etCommand, sshConfigBlock } from "../src/plan/clientConfig";
+import type { EtSettings } from "../src/team/model";
+import { DevServer, type AdminCredentials, type Faults } from "./devServer";
+import { createOwnerUsers, createVisitors } from "./linuxUsers";
+import { writeSudoers } from "./sudoers";
+
+export interface AgentRuntimeArgs {
+  /** The pure plan built from team.yaml (src/plan/access.ts). */
+  readonly plan: TeamPlan;
+  readonly admin: AdminCredentials;
+  readonly et: EtSettings;
+  /** CIDRs admitted by cloud firewalls. */
+  readonly allowFrom: readonly string[];
+  /** Test-only fault injection (see README "Testing"). Defaults to none. */
+  readonly faults?: Faults;
+}
+
+/** What a person needs per server: its address and ready-to-paste client config. */
+export interface ServerInfo {
+  owner: string;
+  address: string;
+  port: number;
+  runtime: string;
+  sshConfig: Record<string, string>;
+  et: Record<string, string>;
+}
+
+/** The whole team's runtime: one DevServer per developer, then users, visitors, sudoers. */
+export class AgentRuntime extends pulumi.ComponentResource {
+  readonly servers: pulumi.Output<Record<string, ServerInfo>>;
+
+  constructor(name: string, args: AgentRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-runtime:index:AgentRuntime", name, {}, opts);
+    const servers = this.createServers(args);
+    const owners = Object.fromEntries(args.plan.servers.map((s) => [s.name, createOwnerUsers(servers[s.name]!, s, servers)]));
+    const hopKeys = Object.fromEntries(args.plan.servers.map((s) => [s.owner, owners[s.name]!.hopPublicKey]));
+    for (const s of args.plan.servers) {
+      const visitors = createVisitors(servers[s.name]!, s, hopKeys);
+      writeSudoers(servers[s.name]!, s, [...owners[s.name]!.users, ...visitors], args.faults?.sudoers);
+    }
+    this.servers = this.describe(args, servers);
+    this.registerOutputs({ servers: this.servers });
+  }
+
+  private createServers(args: AgentRuntimeArgs): Record<string, DevServer> {
+    return Object.fromEntries(
+      args.plan.servers.map((s) => [
+        s.name,
+        new DevServer(s.name, { plan: s, team: args.plan.team, admin: args.admin, et: args.et, allowFrom: args.allowFrom, faults: args.faults }, { parent: this }),
+      ]),
+    );
+  }
+
+  private describe(args: AgentRuntimeArgs, servers: Record<string, DevServer>): pulumi.Output<Record<string, ServerInfo>> {
+    const entries = args.plan.servers.map((s) => {
+      const srv = servers[s.name]!;
+      return pulumi.all([srv.address, srv.runtimeStatus]).apply(([address, runtime]): [string, ServerInfo] => [
+        s.name,
+        {
+          owner: s.owner,
+          address,
+          port: srv.port,
+          runtime: runtime.trim().split("\n").filter((l) => /^(et|auditd): /.test(l)).join("; "),
+          sshConfig: Object.fromEntries(s.humans.map((h) => [h.name, sshConfigBlock(s.name, h.name, address, srv.port)])),
+          et: Object.fromEntries(s.humans.map((h) => [h.name, etCommand(s.name, args.et.port)])),
+        },
+      ]);
+    });
+    return pulumi.all(entries).apply((e) => Object.fromEntries(e));
+  }
+}

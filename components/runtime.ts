@@ -1,0 +1,28 @@
+import * as pulumi from "@pulumi/pulumi";
+import { etAptLine, renderAuditBase, renderEtCfg, renderLauncher } from "../src/render/runtime";
+import { renderScript } from "../src/render/script";
+import type { EtSettings } from "../src/team/model";
+import { remoteScript, type Connection } from "./remoteScript";
+
+export interface RuntimeArgs {
+  readonly connection: Connection;
+  /** Eternal Terminal source and port. */
+  readonly et: EtSettings;
+}
+
+/** The script that installs the runtime on a server (exported for render tests). */
+export function runtimeScript(et: EtSettings): string {
+  return renderScript("runtime/base.sh", {
+    AR_ET_SOURCE: et.source,
+    AR_ET_APT_LINE: etAptLine(et),
+    AR_ET_KEY: et.signingKey ?? "",
+    AR_ET_CFG: renderEtCfg(et.port),
+    AR_LAUNCHER: renderLauncher(),
+    AR_AUDIT_RULES: renderAuditBase(),
+  });
+}
+
+/** tmux, et, auditd, journald, the agent-session launcher. Destroy removes our files (packages stay). */
+export function installRuntime(name: string, args: RuntimeArgs, opts: pulumi.CustomResourceOptions) {
+  return remoteScript(name, { connection: args.connection, script: runtimeScript(args.et), undo: renderScript("runtime/remove.sh", {}) }, opts);
+}

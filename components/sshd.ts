@@ -1,0 +1,33 @@
+import * as pulumi from "@pulumi/pulumi";
+import { renderScript } from "../src/render/script";
+import { renderSshdDropIn, type SshdSettings } from "../src/render/sshd";
+import { remoteScript, type Connection } from "./remoteScript";
+
+export interface SshdArgs {
+  readonly connection: Connection;
+  /** The provisioner account that must keep key login after the reload. */
+  readonly admin: string;
+  /** Drop-in settings. Defaults to MaxAuthTries 10. */
+  readonly settings?: SshdSettings;
+  /** Test-only: append an invalid line to prove the sshd -t gate never installs it. */
+  readonly broken?: boolean;
+}
+
+/** The drop-in text, broken on purpose when a test asks for it. */
+export function sshdDropIn(settings?: SshdSettings, broken = false): string {
+  const text = renderSshdDropIn(settings);
+  return broken ? `${text}ThisIsNotAnSshdKeyword yes\n` : text;
+}
+
+/** Hardened sshd: 00-agent-runtime.conf behind an `sshd -t` gate; removed again on destroy. */
+export function hardenSshd(name: string, args: SshdArgs, opts: pulumi.CustomResourceOptions) {
+  return remoteScript(
+    name,
+    {
+      connection: args.connection,
+      script: renderScript("sshd/apply.sh", { AR_CONTENT: sshdDropIn(args.settings, args.broken), AR_ADMIN: args.admin }),
+      undo: renderScript("sshd/remove.sh", {}),
+    },
+    opts,
+  );
+}

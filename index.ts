@@ -1,0 +1,41 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+import { AgentRuntime } from "./components/agentRuntime";
+import { allGrants, planTeam } from "./src/plan/access";
+import { publicKeyOfPrivate } from "./src/team/adminKey";
+import { loadTeamOrThrow } from "./src/team/load";
+
+// The only place that reads stack config; everything below gets plain values.
+const config = new pulumi.Config();
+const teamFile = config.get("teamFile") ?? "team.yaml";
+// An invalid team.yaml stops the program here, before any resource exists, with every error.
+const team = loadTeamOrThrow(path.resolve(teamFile), teamFile);
+const plan = planTeam(team);
+
+// The public half is needed as a plain value (user data, authorized_keys): it is set
+// next to the secret and checked against it, so a mismatched pair fails before any step.
+const adminPublicKey = config.require("adminPublicKey");
+const adminPrivateKey = config.requireSecret("adminPrivateKey").apply((key) => checkKeyPair(key, adminPublicKey));
+
+const runtime = new AgentRuntime(team.name, {
+  plan,
+  admin: { privateKey: adminPrivateKey, publicKey: adminPublicKey },
+  et: team.et,
+  allowFrom: team.allowFrom,
+  faults: config.getObject<{ sshd?: boolean; sudoers?: string[] }>("testFaults"),
+});
+
+/** Per server: address, runtime status, ~/.ssh/config blocks and et commands per human. */
+export const servers = runtime.servers;
+/** Who may become which agent user where, and the team.yaml line that says so. */
+export const access = allGrants(plan).map((g) => ({ server: g.server, human: g.human, target: g.target, reason: g.reason, line: g.source.line, recorded: g.ioLog }));
+
+function checkKeyPair(privateKey: string, publicKey: string): string {
+  const r = publicKeyOfPrivate(privateKey);
+  if (!r.ok) throw new Error(`config agent-runtime:adminPrivateKey: ${r.message}`);
+  const blob = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(" ");
+  if (blob(r.publicKey) !== blob(publicKey)) {
+    throw new Error("config agent-runtime:adminPublicKey is not the public half of agent-runtime:adminPrivateKey (set it from the same key's .pub file)");
+  }
+  return privateKey;
+}

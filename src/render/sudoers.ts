@@ -1,0 +1,36 @@
+import type { Grant } from "../plan/access";
+import { fill, template } from "./script";
+
+// sudoers.d content from the plan. One file per human per server; the rule's only
+// target is an agent user (the plan guarantees it; `sudoersRule` re-checks, because a
+// rendering bug here is a privilege escalation).
+
+/** `/etc/sudoers.d` file name for a human (no dots: sudo skips names with dots). */
+export const sudoersFileName = (human: string) => `agent-runtime-user-${human}`;
+/** The shared defaults file; sorts before the per-human files. */
+export const SUDO_DEFAULTS_FILE = "agent-runtime-defaults";
+
+/** `marcus ALL=(wes-agent) NOPASSWD: ALL`. */
+export function sudoersRule(g: Grant): string {
+  if (!g.target.endsWith("-agent") || g.target === g.human) throw new Error(`refusing to render a sudo rule to "${g.target}"`);
+  return `${g.human} ALL=(${g.target}) NOPASSWD: ALL`;
+}
+
+/** The file for one human on one server, from their grants there. */
+export function renderHumanSudoers(server: string, human: string, grants: Grant[]): string {
+  const mine = grants.filter((g) => g.human === human).sort((a, b) => a.target.localeCompare(b.target));
+  if (mine.length === 0) throw new Error(`${human} has no grant on ${server}`);
+  const recorded = mine.filter((g) => g.ioLog);
+  const rules = [
+    ...mine.map((g) => `# ${g.target}: ${g.reason === "own" ? "their own agent user" : g.reason} (team.yaml:${g.source.line} ${g.source.path})`),
+    // Sessions in someone else's agent user are recorded; attaches included.
+    ...(recorded.length ? [`Defaults:${human} log_input, log_output`] : []),
+    ...mine.map(sudoersRule),
+  ].join("\n");
+  return fill(template("sudoers/human.sudoers"), { HUMAN: human, SERVER: server, RULES: rules }).trimEnd() + "\n";
+}
+
+/** Shared defaults (use_pty, sudo log, I/O log directory). */
+export function renderSudoDefaults(): string {
+  return template("sudoers/defaults.sudoers");
+}

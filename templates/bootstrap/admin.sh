@@ -1,0 +1,22 @@
+# The provisioner's own account: every later step connects as AR_ADMIN with the stack
+# key, so hardening sshd (no root login) never locks the provisioner out.
+# Vars: AR_ADMIN, AR_ADMIN_KEY
+AR_STEP=bootstrap
+
+if ! id -u "$AR_ADMIN" >/dev/null 2>&1; then
+  useradd --create-home --shell /bin/bash --comment "agent-runtime provisioner" "$AR_ADMIN"
+  log "created $AR_ADMIN"
+fi
+home=$(getent passwd "$AR_ADMIN" | cut -d: -f6)
+install -d -m 0700 -o "$AR_ADMIN" -g "$AR_ADMIN" "$home/.ssh"
+printf '%s\n' "$AR_ADMIN_KEY" | install_file "$home/.ssh/authorized_keys" 0600 "$AR_ADMIN:$AR_ADMIN"
+
+rule="$AR_ADMIN ALL=(ALL) NOPASSWD: ALL"
+tmp=$(mktemp /etc/sudoers.d/.agent-runtime-admin.XXXXXX)
+printf '# Managed by agent-runtime: the provisioner account.\n%s\n' "$rule" > "$tmp"
+chmod 0440 "$tmp"
+if ! out=$(visudo -cf "$tmp" 2>&1); then rm -f "$tmp"; die "admin sudoers rejected by visudo: $out"; fi
+if cmp -s "$tmp" /etc/sudoers.d/agent-runtime-admin; then rm -f "$tmp"; else mv -f "$tmp" /etc/sudoers.d/agent-runtime-admin; log "wrote /etc/sudoers.d/agent-runtime-admin"; fi
+install -d -m 0755 /usr/local/lib/agent-runtime /var/lib/agent-runtime
+install -d -m 0700 /var/backups/agent-runtime
+echo "admin ready: $AR_ADMIN"
