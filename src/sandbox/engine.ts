@@ -1,0 +1,58 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+
+// Drives the real Pulumi engine through the Automation API with a private PULUMI_HOME,
+// a local file:// backend and no plugin downloads. The project's Pulumi.yaml stays
+// untouched: each run gets its own work dir whose Pulumi.yaml points `main` at the repo,
+// so stack config files never land in the checkout.
+
+/** Repository root (the Pulumi program). */
+export const REPO_ROOT = path.resolve(__dirname, "../..");
+/** Where setup-toolchain.sh puts pulumi, the language host, the command provider and node 22. */
+export const TOOLCHAIN_BIN = path.join(process.env.AGENT_RUNTIME_CACHE ?? "/var/cache/agent-runtime", "bin");
+
+export interface EngineOptions {
+  /** Private state: PULUMI_HOME, backend and work dir live under it. */
+  stateDir: string;
+  stackName: string;
+  /** Stack config values (plain). */
+  config: Record<string, string>;
+  /** Stack config values stored encrypted. */
+  secrets?: Record<string, string>;
+}
+
+/** Environment every Pulumi run gets: offline, private, file backend. */
+export function engineEnv(stateDir: string): Record<string, string> {
+  return {
+    PULUMI_HOME: path.join(stateDir, "pulumi-home"),
+    PULUMI_BACKEND_URL: `file://${path.join(stateDir, "backend")}`,
+    PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "agent-runtime-local",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    PATH: `${TOOLCHAIN_BIN}:${process.env.PATH ?? ""}`,
+  };
+}
+
+/** Open (create or select) a stack of this project with the given config. */
+export async function openStack(opts: EngineOptions): Promise<Stack> {
+  const env = engineEnv(opts.stateDir);
+  const workDir = path.join(opts.stateDir, "work");
+  for (const d of [env.PULUMI_HOME!, env.PULUMI_BACKEND_URL!.slice("file://".length), workDir]) mkdirSync(d, { recursive: true });
+  writeFileSync(
+    path.join(workDir, "Pulumi.yaml"),
+    `name: agent-runtime\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: ${REPO_ROOT}\n`,
+  );
+  Object.assign(process.env, { PULUMI_HOME: env.PULUMI_HOME }); // PulumiCommand.get reads it for its own lookups
+  const pulumiCommand = await PulumiCommand.get({ root: path.dirname(TOOLCHAIN_BIN), skipVersionCheck: true });
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: opts.stackName, workDir },
+    { envVars: env, pulumiHome: env.PULUMI_HOME, pulumiCommand },
+  );
+  await stack.setAllConfig({
+    ...Object.fromEntries(Object.entries(opts.config).map(([k, v]) => [`agent-runtime:${k}`, { value: v }])),
+    ...Object.fromEntries(Object.entries(opts.secrets ?? {}).map(([k, v]) => [`agent-runtime:${k}`, { value: v, secret: true }])),
+  });
+  return stack;
+}

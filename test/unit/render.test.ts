@@ -1,0 +1,139 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { describe, expect, test } from "vitest";
+import { agentScript, authorizedKeys, humanScript } from "../../components/linuxUsers";
+import { runtimeScript } from "../../components/runtime";
+import { sshdDropIn } from "../../components/sshd";
+import { sudoersFiles, sudoersScript } from "../../components/sudoers";
+import { planTeam, type Grant } from "../../src/plan/access";
+import { renderAgentAuditRules, renderAuditBase, renderEtCfg, sliceProperties } from "../../src/render/runtime";
+import { fill, renderScript, shq } from "../../src/render/script";
+import { renderHumanSudoers, sudoersRule } from "../../src/render/sudoers";
+import { loadTeamOrThrow } from "../../src/team/load";
+
+// Renders are pure: snapshot them, lint them, and check the properties that matter
+// for safety (sudo targets, sshd first-value settings) on the text itself.
+
+const plan = planTeam(loadTeamOrThrow("team.yaml"));
+const nadia = plan.servers.find((s) => s.name === "dev-nadia")!;
+const etRepo = { port: 2022, source: "apt-repo" as const, aptLine: "deb [signed-by=/etc/apt/keyrings/agent-runtime-et.asc] http://192.0.2.1/ ./", signingKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----" };
+
+const scripts: Record<string, string> = {
+  human: humanScript("nadia", authorizedKeys(nadia.humans.find((h) => h.name === "nadia")!)),
+  agent: agentScript(nadia.agents[0]!),
+  sudoers: sudoersScript("agent-runtime-user-marcus", sudoersFiles(nadia).marcus!),
+  runtime: runtimeScript(etRepo),
+  sshd: renderScript("sshd/apply.sh", { AR_CONTENT: sshdDropIn(), AR_ADMIN: "agent-runtime" }),
+  sshdRemove: renderScript("sshd/remove.sh", {}),
+  admin: renderScript("bootstrap/admin.sh", { AR_ADMIN: "agent-runtime", AR_ADMIN_KEY: "ssh-ed25519 AAAA x" }),
+  adminRemove: renderScript("bootstrap/remove-admin.sh", { AR_ADMIN: "agent-runtime" }),
+  userRemove: renderScript("users/remove.sh", { AR_USER: "wes-agent" }),
+  hop: renderScript("hop/hopkey.sh", { AR_USER: "marcus", AR_HOSTS: "dev-wes 192.0.2.10 22 ssh-ed25519 AAAA" }),
+  hopRemove: renderScript("hop/remove.sh", { AR_USER: "marcus" }),
+  gate: renderScript("gate/wait-ssh.sh", { AR_HOST: "192.0.2.10", AR_PORT: 22, AR_USERS: "agent-runtime root", AR_HOST_KEY: "", AR_TRIES: 3, AR_WAIT: 1 }),
+  runtimeRemove: renderScript("runtime/remove.sh", {}),
+};
+
+describe("rendered scripts", () => {
+  // shellcheck comes from scripts/setup.sh; a missing linter fails here rather than skipping.
+  test.each(Object.keys(scripts))("%s passes shellcheck (warnings and errors)", (name) => {
+    const r = spawnSync("shellcheck", ["-s", "bash", "-S", "warning", "-"], { input: scripts[name], encoding: "utf8" });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test("the launcher passes shellcheck", () => {
+    execFileSync("shellcheck", ["-S", "warning", "templates/runtime/agent-session.sh"]);
+  });
+
+  test.each(Object.keys(scripts))("%s parses with bash -n", (name) => {
+    const r = spawnSync("bash", ["-n"], { input: scripts[name], encoding: "utf8" });
+    expect(r.stderr).toBe("");
+  });
+
+  test("variables are quoted so values cannot break out", () => {
+    const evil = "x'; rm -rf / #";
+    const text = renderScript("users/remove.sh", { AR_USER: evil });
+    const r = spawnSync("bash", ["-c", `${text.split("\n").find((l) => l.startsWith("AR_USER="))}; printf %s "$AR_USER"`], { encoding: "utf8" });
+    expect(r.stdout).toBe(evil);
+    expect(shq("a'b")).toBe(`'a'\\''b'`);
+  });
+
+  test("a variable name that is not AR_* is refused", () => {
+    expect(() => renderScript("users/remove.sh", { USER: "x" })).toThrow(/AR_NAME/);
+  });
+
+  test("fill refuses missing and unused placeholders", () => {
+    expect(() => fill("{{A}}", {})).toThrow(/\{\{A\}\}/);
+    expect(() => fill("{{A}}", { A: 1, B: 2 })).toThrow(/B/);
+  });
+});
+
+describe("sudoers renders", () => {
+  test("example team: marcus on dev-nadia (snapshot)", () => {
+    expect(sudoersFiles(nadia).marcus).toMatchSnapshot();
+  });
+
+  test("own agent is not recorded; someone else's is", () => {
+    const files = sudoersFiles(nadia);
+    expect(files.nadia).not.toMatch(/log_input/);
+    expect(files.marcus).toMatch(/^Defaults:marcus log_input, log_output$/m);
+    expect(files.olga).toMatch(/^olga ALL=\(nadia-agent\) NOPASSWD: ALL$/m);
+  });
+
+  test("every rule line in every file targets exactly one agent user", () => {
+    for (const s of plan.servers) {
+      for (const text of Object.values(sudoersFiles(s))) {
+        const rules = text.split("\n").filter((l) => /ALL=/.test(l));
+        expect(rules.length).toBeGreaterThan(0);
+        for (const r of rules) expect(r).toMatch(/^[a-z_][a-z0-9_-]* ALL=\([a-z_][a-z0-9_-]*-agent\) NOPASSWD: ALL$/);
+      }
+    }
+  });
+
+  test("a rule to a human user or root is refused at render time", () => {
+    const g: Grant = { server: "dev-wes", human: "marcus", target: "wes", reason: "lead", source: { line: 1, path: "x" }, ioLog: true };
+    expect(() => sudoersRule(g)).toThrow(/refusing/);
+    expect(() => sudoersRule({ ...g, target: "root" })).toThrow(/refusing/);
+    expect(() => renderHumanSudoers("dev-wes", "nobody", [g])).toThrow(/no grant/);
+  });
+
+  test("test seam: a broken file is broken", () => {
+    expect(sudoersFiles(nadia, ["olga"]).olga).toMatch(/\(wes-agent NOPASSWD ALL$/m);
+  });
+});
+
+describe("sshd drop-in", () => {
+  const text = sshdDropIn();
+  test("snapshot", () => expect(text).toMatchSnapshot());
+  test("global settings come before the Match block (Match applies to the rest of the file)", () => {
+    const lines = text.split("\n").filter((l) => l && !l.startsWith("#"));
+    const match = lines.findIndex((l) => l.startsWith("Match "));
+    for (const k of ["PasswordAuthentication no", "PermitRootLogin no", "KbdInteractiveAuthentication no", "X11Forwarding no", "LogLevel VERBOSE"]) {
+      const i = lines.indexOf(k);
+      expect(i, k).toBeGreaterThanOrEqual(0);
+      expect(i, k).toBeLessThan(match);
+    }
+    expect(lines.slice(match)).toEqual(["Match User *-agent", "    DisableForwarding yes", "    PermitTTY no"]);
+  });
+});
+
+describe("runtime renders", () => {
+  test("et.cfg carries the port and telemetry off", () => {
+    expect(renderEtCfg(2345)).toMatch(/^port = 2345$/m);
+    expect(renderEtCfg(2345)).toMatch(/^telemetry = 0$/m);
+  });
+  test("slice properties from limits", () => {
+    expect(sliceProperties({ cpu: 1.5, memory: "4G", memoryHigh: "3G", tasks: 512 })).toEqual({ CPUQuota: "150%", MemoryHigh: "3G", MemoryMax: "4G", TasksMax: "512" });
+  });
+  test("audit rules: watches and per-agent execve keys (strict render)", () => {
+    expect(renderAuditBase()).toMatchSnapshot();
+    const rules = renderAgentAuditRules("wes-agent", "wes").split("\n").filter((l) => l.startsWith("-"));
+    expect(rules).toEqual([
+      "-a always,exit -F arch=b64 -S execve,execveat -F uid=wes-agent -k agent-exec-wes-agent",
+      "-a always,exit -F arch=b32 -S execve,execveat -F uid=wes-agent -k agent-exec-wes-agent",
+    ]);
+    for (const l of renderAuditBase().split("\n").filter((x) => x.startsWith("-"))) {
+      expect(l).toMatch(/^-w \/\S+ -p wa -k agent-runtime-[a-z]+$/);
+    }
+  });
+});
