@@ -1,3 +1,4 @@
+import { cmp } from "./order";
 import { AGENT_SUFFIX } from "../team/schema";
 import type { Person, ResolvedLimits, ServerSpec, Source, Team } from "../team/model";
 import type { SshPublicKey } from "../team/sshKeys";
@@ -75,7 +76,7 @@ function visitors(team: Team, owner: Person): { person: Person; reason: GrantRea
 
 /** The whole team's plan. Independent of the order of people in team.yaml. */
 export function planTeam(team: Team): TeamPlan {
-  const people = [...team.people].sort((a, b) => a.name.localeCompare(b.name));
+  const people = [...team.people].sort((a, b) => cmp(a.name, b.name));
   const servers = people.map((owner): ServerPlan => {
     const name = serverName(owner.name);
     const agent = agentUser(owner.name);
@@ -83,11 +84,11 @@ export function planTeam(team: Team): TeamPlan {
     const grants: Grant[] = [
       { server: name, human: owner.name, target: agent, reason: "own" as GrantReason, source: owner.source.entry, ioLog: false },
       ...others.map((v) => ({ server: name, human: v.person.name, target: agent, reason: v.reason, source: v.source, ioLog: true })),
-    ].sort((a, b) => a.human.localeCompare(b.human));
+    ].sort((a, b) => cmp(a.human, b.human));
     const humans: HumanPlan[] = [
       { name: owner.name, keys: owner.keys },
       ...others.map((v) => ({ name: v.person.name, keys: v.person.keys, hopFrom: serverName(v.person.name) })),
-    ].sort((a, b) => a.name.localeCompare(b.name));
+    ].sort((a, b) => cmp(a.name, b.name));
     const hopsTo = people
       .filter((p) => p.name !== owner.name && visitors(team, p).some((v) => v.person.name === owner.name))
       .map((p) => serverName(p.name));
@@ -98,7 +99,7 @@ export function planTeam(team: Team): TeamPlan {
 
 /** Every grant of the plan, flattened and sorted (server, human). */
 export function allGrants(plan: TeamPlan): Grant[] {
-  return plan.servers.flatMap((s) => s.grants).sort((a, b) => a.server.localeCompare(b.server) || a.human.localeCompare(b.human));
+  return plan.servers.flatMap((s) => s.grants).sort((a, b) => cmp(a.server, b.server) || cmp(a.human, b.human));
 }
 
 /** Humans that hop (have their own server and reach others), with their targets. */

@@ -1,3 +1,4 @@
+import { cmp } from "../plan/order";
 import type { Grant } from "../plan/access";
 import { fill, template } from "./script";
 
@@ -18,7 +19,7 @@ export function sudoersRule(g: Grant): string {
 
 /** The file for one human on one server, from their grants there. */
 export function renderHumanSudoers(server: string, human: string, grants: Grant[]): string {
-  const mine = grants.filter((g) => g.human === human).sort((a, b) => a.target.localeCompare(b.target));
+  const mine = grants.filter((g) => g.human === human).sort((a, b) => cmp(a.target, b.target));
   if (mine.length === 0) throw new Error(`${human} has no grant on ${server}`);
   const recorded = mine.filter((g) => g.ioLog);
   const rules = [

@@ -101,7 +101,7 @@ function checkServer(d: Raw, i: number, defaults: Raw, push: Push) {
     if (key === "provider") continue;
     const owner = PROVIDERS.find((p) => SERVER_FIELDS[p].includes(key));
     if (owner && owner !== provider) {
-      push([...base, key], `"${key}" is a ${owner} setting, but this server's provider is ${provider}`, `remove it, or set provider: ${owner}`);
+      push([...base, key], `"${key}" is an ${owner} setting, but this server's provider is ${provider}`, `remove it, or set provider: ${owner}`);
     }
   }
   if (provider === "existing") {
@@ -115,7 +115,7 @@ function checkServer(d: Raw, i: number, defaults: Raw, push: Push) {
       push(base, "an existing server needs `hostKey` (its ssh host public key, pinned so the provisioner can't be fooled)", "copy /etc/ssh/ssh_host_ed25519_key.pub from the server");
     } else if (typeof merged.hostKey === "string") {
       const parsed = parsePublicKey(merged.hostKey);
-      if (!parsed.ok) push([...base, "hostKey"], `hostKey: ${parsed.message}`, parsed.hint);
+      if (!parsed.ok) push([...base, "hostKey"], parsed.message, parsed.hint);
     }
   }
 }
@@ -150,7 +150,7 @@ function checkServerDefaults(defaults: Raw, push: Push) {
     if (!isObj(block)) continue;
     for (const key of Object.keys(block)) {
       const owner = PROVIDERS.find((o) => SERVER_FIELDS[o].includes(key));
-      if (owner && owner !== p) push(["defaults", "server", p, key], `"${key}" is a ${owner} setting, not ${p}`, `move it under defaults.server.${owner}`);
+      if (owner && owner !== p) push(["defaults", "server", p, key], `"${key}" is an ${owner} setting, not ${p}`, `move it under defaults.server.${owner}`);
     }
   }
 }

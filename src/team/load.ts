@@ -1,3 +1,4 @@
+import { cmp } from "../plan/order";
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
@@ -129,7 +130,7 @@ function normalize(input: TeamInput, at: Locator): Team {
       },
     };
   });
-  people.sort((a, b) => a.name.localeCompare(b.name));
+  people.sort((a, b) => cmp(a.name, b.name));
   return {
     name: input.team,
     file: at.file,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ET_PORT, LIMIT_DEFAULTS } from "./defaults";
+import { ET_PORT } from "./defaults";
 
 // The shape of team.yaml. Every object is strict: an unknown key is an error with a
 // "did you mean" hint (see load.ts), because a typo in an access file must never be
@@ -79,7 +79,8 @@ export const DefaultsSchema = z.strictObject({
   server: z
     .strictObject({ aws: ServerSchema.omit({ provider: true }).optional(), hcloud: ServerSchema.omit({ provider: true }).optional(), existing: ServerSchema.omit({ provider: true }).optional() })
     .default({}),
-  limits: LimitsSchema.default({ ...LIMIT_DEFAULTS }),
+  /** Any field left out falls back to LIMIT_DEFAULTS (src/team/defaults.ts). */
+  limits: LimitsSchema.partial().default({}),
   /** CIDRs admitted to ssh and et on cloud firewalls. */
   allowFrom: z.array(z.string()).default([]),
   /** Opt-in to `0.0.0.0/0` in allowFrom. */

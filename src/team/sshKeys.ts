@@ -55,7 +55,8 @@ export function parsePublicKey(text: string): ParsedKey {
   if (!(SSH_KEY_TYPES as readonly string[]).includes(type)) {
     return { ok: false, message: `unsupported key type "${type.slice(0, 40)}"`, hint: `use one of ${SSH_KEY_TYPES.join(", ")}` };
   }
-  if (parts.slice(2).some((p) => (SSH_KEY_TYPES as readonly string[]).includes(p))) {
+  // A second "type AAAA…" pair in the comment: two keys pasted on one line (the second would be silently dropped).
+  if (parts.some((p, k) => k >= 2 && (SSH_KEY_TYPES as readonly string[]).includes(p) && /^AAAA/.test(parts[k + 1] ?? ""))) {
     return { ok: false, message: "two keys on one line", hint: "list each key as its own sshKeys entry" };
   }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return { ok: false, message: "the key data is not base64", hint };

@@ -133,14 +133,14 @@ describe("ssh keys", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test.each([
-    ["ed25519", []],
-    ["rsa", ["-b", "2048"]],
-    ["ecdsa", ["-b", "256"]],
-    ["ecdsa", ["-b", "384"]],
-    ["ecdsa", ["-b", "521"]],
-  ])("%s %s: fingerprint equals ssh-keygen -lf", (type, bits) => {
-    const file = join(dir, `id_${type}${bits.join("")}`);
-    execFileSync("ssh-keygen", ["-q", "-t", type, ...bits, "-N", "", "-C", "wes@laptop", "-f", file]);
+    ["ed25519", ["-t", "ed25519"]],
+    ["rsa-2048", ["-t", "rsa", "-b", "2048"]],
+    ["ecdsa-256", ["-t", "ecdsa", "-b", "256"]],
+    ["ecdsa-384", ["-t", "ecdsa", "-b", "384"]],
+    ["ecdsa-521", ["-t", "ecdsa", "-b", "521"]],
+  ])("%s: fingerprint equals what ssh-keygen -lf prints", (label, args) => {
+    const file = join(dir, `id_${label}`);
+    execFileSync("ssh-keygen", ["-q", ...args, "-N", "", "-C", "wes@laptop", "-f", file]);
     const line = readFileSync(`${file}.pub`, "utf8").trim();
     const printed = execFileSync("ssh-keygen", ["-lf", `${file}.pub`], { encoding: "utf8" }).split(" ")[1];
     expect(printed).toMatch(/^SHA256:/);
