@@ -68,7 +68,8 @@ export class DevServer extends pulumi.ComponentResource {
     this.port = spec.provider === "existing" ? spec.port : 22;
     this.hostKey = spec.provider === "existing" ? spec.hostKey : undefined;
     const firstUser = spec.provider === "existing" ? spec.adminUser : adminUser;
-    const bootstrapConn: Connection = { host: this.address, port: this.port, user: firstUser, privateKey: args.admin.privateKey };
+    const identity = pulumi.interpolate`${spec.provider}:${this.address}`;
+    const bootstrapConn: Connection = { host: this.address, port: this.port, user: firstUser, privateKey: args.admin.privateKey, identity };
     this.connection = { ...bootstrapConn, user: adminUser };
 
     const ready = this.waitForSsh(name, args, [adminUser, firstUser], host.resources);

@@ -14,6 +14,9 @@ export interface Connection {
   port: number;
   user: string;
   privateKey: pulumi.Input<string>;
+  /** Which machine this is (provider + address). When it changes, every step is replaced:
+   *  undone on the old machine, done on the new one — a visible replacement, never silent. */
+  identity?: pulumi.Input<string>;
 }
 
 export interface RemoteScriptArgs {
@@ -43,6 +46,7 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
       stdin: args.script,
       delete: args.undo ? pulumi.output(args.undo).apply((u) => `sudo -n bash -c ${shq(u)}`) : undefined,
       addPreviousOutputInEnv: false,
+      triggers: args.connection.identity ? [args.connection.identity] : undefined,
       logging: args.quiet ? "none" : "stdoutAndStderr",
     },
     opts,
