@@ -12,7 +12,7 @@
 set -euo pipefail
 
 # Bump when the build steps change: it is part of the cache key.
-readonly ROOTFS_VERSION=2
+readonly ROOTFS_VERSION=3
 readonly SUITE=bookworm
 readonly PACKAGES=(openssh-server sudo tmux systemd systemd-sysv dbus libpam-systemd
   auditd iproute2 procps)
@@ -118,8 +118,16 @@ ensure_rootfs() {
   rm -f "$tmp/etc/resolv.conf"
   printf '# agent-runtime test host: no DNS, connect by IP\n' >"$tmp/etc/resolv.conf"
   printf 'localhost\n' >"$tmp/etc/hostname"
+  # pam_env reads it on every ssh login and logs an error when it is missing.
+  printf 'LANG=C.UTF-8\n' >"$tmp/etc/default/locale"
   printf '%s %s %s\n' "$ROOTFS_VERSION" "$SUITE" "${PACKAGES[*]}" >"$tmp/.agent-runtime-rootfs"
   mv -T "$tmp" "$dest"
+  # Older versions are dead weight (~230 MB each) unless a running pool still uses one.
+  local old
+  for old in "$CACHE_DIR/rootfs/$SUITE"-*; do
+    [[ -d $old && $old != "$dest" ]] || continue
+    grep -qF "lowerdir=$old," /proc/self/mountinfo || rm -rf --one-file-system "$old"
+  done
   exec 8>&-
   log "rootfs ready in $((SECONDS - start)) s: $dest ($(du -sh "$dest" | cut -f1))"
   printf '%s\n' "$dest"
@@ -157,7 +165,7 @@ leader_alive() {
   local pid start
   [[ -f $1 ]] || return 1
   read -r pid start <"$1" || return 1
-  [[ $pid =~ ^[0-9]+$ && -n $start && $(proc_starttime "$pid") == "$start" ]]
+  [[ $pid =~ ^[0-9]+$ && -n $start && $(proc_starttime "$pid") == "$start" ]] && pid_alive "$pid"
 }
 
 # Pools known from state dirs, namespaces or links (a crash can leave any subset).
@@ -229,6 +237,11 @@ down_pool() {
     if leader_alive "$run/$host.leader"; then
       read -r pid _ <"$run/$host.leader"
       leaders+=("$pid")
+      if ! is_our_nspawn "$(<"$f")" "$pool"; then
+        # Orphaned container: send what nspawn would have sent, the poweroff request.
+        log "container init $pid of $pool/$host has no nspawn: requesting poweroff"
+        kill -s SIGRTMIN+3 "$pid" 2>/dev/null || true
+      fi
     fi
   done
   for ((i = 0; i < STOP_WAIT_ROUNDS; i++)); do

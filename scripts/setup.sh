@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# setup.sh — everything agent-runtime needs on a fresh Debian/Ubuntu machine, idempotent:
+#   1. Debian packages: shellcheck (lints the templates), and for local hosts
+#      debootstrap, systemd-container (systemd-nspawn), iproute2, openssh-client;
+#   2. the toolchain (Node >= 22, Pulumi CLI, language host, command provider), built
+#      offline and cached outside the repo: scripts/setup-toolchain.sh;
+#   3. npm dependencies from the lockfile (install scripts off: they download plugins);
+#   4. with --hosts: the cached Debian rootfs for local test hosts.
+# Prints the path of the toolchain env file last, so callers can `source` it:
+#   env_file=$(scripts/setup.sh --print-env) && source "$env_file"
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+PRINT_ENV=0
+HOSTS=0
+for arg in "$@"; do
+  case $arg in
+    --print-env) PRINT_ENV=1 ;;
+    --hosts) HOSTS=1 ;;
+    *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+exec 3>&1 1>&2
+
+need=()
+command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v gpg >/dev/null || need+=(gpg)
+if ((HOSTS)); then
+  command -v debootstrap >/dev/null || need+=(debootstrap)
+  command -v systemd-nspawn >/dev/null || need+=(systemd-container)
+  command -v ip >/dev/null || need+=(iproute2)
+  command -v dpkg-scanpackages >/dev/null || need+=(dpkg-dev)
+fi
+if ((${#need[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then echo "setup: missing ${need[*]}; run as root or install them" >&2; exit 1; fi
+  echo "setup: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+env_file=$("$ROOT/scripts/setup-toolchain.sh" --print-env)
+# shellcheck source=/dev/null
+source "$env_file"
+
+stamp="$ROOT/node_modules/.agent-runtime-lock"
+if [[ ! -f $stamp ]] || ! cmp -s "$ROOT/package-lock.json" "$stamp"; then
+  echo "setup: npm ci (scripts ignored)"
+  (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  cp "$ROOT/package-lock.json" "$stamp"
+else
+  echo "setup: npm dependencies up to date"
+fi
+
+if ((HOSTS)); then
+  echo "setup: rootfs $("$ROOT/scripts/hostpool.sh" rootfs)"
+fi
+((PRINT_ENV)) && echo "$env_file" >&3
+exit 0

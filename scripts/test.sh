@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite: unit tests (plan, renders, validation, mocks for
+# cloud resources) and end-to-end tests (real Pulumi engine against local
+# systemd-nspawn hosts). Sets up whatever is missing first. Needs root on Linux.
+# Extra arguments go to vitest (e.g. `scripts/test.sh --project unit`).
+set -euo pipefail
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "test.sh: the end-to-end tests boot local hosts (systemd-nspawn, network namespaces): run as root" >&2
+  exit 1
+fi
+env_file=$(scripts/setup.sh --hosts --print-env)
+# shellcheck source=/dev/null
+source "$env_file"
+export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+report=$(mktemp /tmp/agent-runtime-vitest.XXXXXX.json)
+trap 'rm -f "$report"' EXIT
+status=0
+node node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# One plain closing line, whatever the reporter printed above.
+# shellcheck disable=SC2016 # JavaScript template literal, not shell
+node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests+r.numTodoTests} skipped`)' "$report" || true
+exit "$status"
