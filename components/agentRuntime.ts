@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { TeamPlan } from "../src/plan/access";
 import { etCommand, sshConfigBlock } from "../src/plan/clientConfig";
 import type { EtSettings } from "../src/team/model";
+import { createHcloudAdminKey, hcloudLabelValue, MANAGED_BY } from "./cloudHost";
 import { DevServer, type AdminCredentials, type Faults } from "./devServer";
 import { createOwnerUsers, createVisitors } from "./linuxUsers";
 import { writeSudoers } from "./sudoers";
@@ -45,10 +46,18 @@ export class AgentRuntime extends pulumi.ComponentResource {
   }
 
   private createServers(args: AgentRuntimeArgs): Record<string, DevServer> {
+    // Hetzner refuses a second key with the same fingerprint: one key for the team.
+    const hcloudKey = args.plan.servers.some((s) => s.spec.provider === "hcloud")
+      ? createHcloudAdminKey(`${args.plan.team}-admin-key`, args.admin.publicKey, { team: hcloudLabelValue(args.plan.team), "managed-by": MANAGED_BY }, { parent: this })
+      : undefined;
     return Object.fromEntries(
       args.plan.servers.map((s) => [
         s.name,
-        new DevServer(s.name, { plan: s, team: args.plan.team, admin: args.admin, et: args.et, allowFrom: args.allowFrom, faults: args.faults }, { parent: this }),
+        new DevServer(
+          s.name,
+          { plan: s, team: args.plan.team, admin: args.admin, et: args.et, allowFrom: args.allowFrom, faults: args.faults, hcloudSshKeyId: hcloudKey?.id },
+          { parent: this },
+        ),
       ]),
     );
   }

@@ -1,17 +1,220 @@
+import * as aws from "@pulumi/aws";
+import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import { isIP } from "node:net";
+import { renderCloudInit } from "../src/render/cloudInit";
 import type { ServerSpec } from "../src/team/model";
 
+// The cloud VM under one DevServer: the machine, the firewall in front of it, and the
+// first-boot user data that hands it to the provisioner. After that a cloud server is
+// provisioned exactly like an existing host (remote steps over ssh), so this file only
+// wires resources; the rule sets and label values are pure functions tested on their own.
+
+/** Inputs of createCloudHost: one developer's cloud server, as plain values. */
 export interface CloudHostArgs {
+  /** Provider settings from team.yaml (aws or hcloud). */
   readonly spec: Exclude<ServerSpec, { provider: "existing" }>;
+  /** The developer who owns the server (tag / label `developer`). */
   readonly owner: string;
+  /** Team name (tag / label `team`). */
   readonly team: string;
+  /** The provisioner's account, created by cloud-init. */
   readonly adminUser: string;
+  /** The stack's public key for that account. */
   readonly adminPublicKey: string;
+  /** CIDRs admitted to ssh and et; must not be empty. */
   readonly allowFrom: readonly string[];
+  /** Eternal Terminal's port, opened next to ssh. */
   readonly etPort: number;
+  /**
+   * hcloud only: id of the team's one SshKey (createHcloudAdminKey). Hetzner refuses a
+   * second key with the same fingerprint in a project, so a team with two hcloud servers
+   * needs this. Defaults to a per-server key, which works for one server only.
+   */
+  readonly hcloudSshKeyId?: pulumi.Input<string>;
 }
 
-/** A cloud VM for one developer. Not built yet: the cloud-servers issue is open. */
-export function createCloudHost(name: string, args: CloudHostArgs, parent: pulumi.Resource): { address: pulumi.Output<string>; resources: pulumi.Resource[] } {
-  throw new pulumi.ResourceError(`${name}: provider "${args.spec.provider}" is not implemented yet; use provider: existing`, parent);
+/** What DevServer needs from the machine. */
+export interface CloudHost {
+  address: pulumi.Output<string>;
+  resources: pulumi.Resource[];
+}
+
+/** Canonical's AWS account, owner of the official Ubuntu AMIs. */
+export const CANONICAL_OWNER = "099720109477";
+/** Ubuntu 24.04 (noble), amd64, gp3 root: the image every AWS dev server boots. */
+export const UBUNTU_AMI_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*";
+/** Value of the `managed-by` tag / label on everything this program creates. */
+export const MANAGED_BY = "agent-runtime";
+/** Hetzner's rule for label values: ≤ 63 chars, alphanumeric at both ends, `-_.` inside. */
+export const HCLOUD_LABEL_VALUE_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+
+/** The tcp ports a dev server admits (ssh and et), deduplicated and sorted. */
+export function inboundPorts(etPort: number): number[] {
+  return [...new Set([22, etPort])].sort((a, b) => a - b);
+}
+
+/** allowFrom split by family (AWS keeps IPv4 and IPv6 in separate fields); throws on a non-CIDR. */
+export function splitCidrs(cidrs: readonly string[]): { ipv4: string[]; ipv6: string[] } {
+  const ipv4: string[] = [];
+  const ipv6: string[] = [];
+  for (const c of cidrs) {
+    const [addr, bits, ...rest] = c.split("/");
+    const family = isIP(addr ?? "");
+    const max = family === 4 ? 32 : 128;
+    if (!family || rest.length > 0 || bits === undefined || !/^[0-9]{1,3}$/.test(bits) || Number(bits) > max) {
+      throw new Error(`allowFrom entry "${c}" is not a CIDR (expected e.g. 203.0.113.0/24 or 2001:db8::/32)`);
+    }
+    (family === 4 ? ipv4 : ipv6).push(c);
+  }
+  return { ipv4, ipv6 };
+}
+
+/**
+ * A string as a valid hcloud label value. Team and user names are already close; only
+ * their ends may be `-` or `_` (`wes_`), which Hetzner rejects, so those are trimmed.
+ * Labels are informational here (nothing selects by them), so a trimmed value is fine.
+ */
+export function hcloudLabelValue(value: string): string {
+  const cleaned = value.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63);
+  return cleaned.replace(/^[^A-Za-z0-9]+/, "").replace(/[^A-Za-z0-9]+$/, "");
+}
+
+/** Labels on every hcloud resource of one server. */
+export function hcloudLabels(team: string, owner: string): Record<string, string> {
+  return { team: hcloudLabelValue(team), developer: hcloudLabelValue(owner), "managed-by": MANAGED_BY };
+}
+
+/** Tags on every AWS resource of one server. */
+export function awsTags(name: string, team: string, owner: string): Record<string, string> {
+  return { Name: name, team, developer: owner, "managed-by": MANAGED_BY };
+}
+
+/** The team's one hcloud SshKey, to pass as `hcloudSshKeyId` to every hcloud server. */
+export function createHcloudAdminKey(name: string, publicKey: string, labels: Record<string, string>, opts: pulumi.CustomResourceOptions): hcloud.SshKey {
+  return new hcloud.SshKey(name, { publicKey, labels }, opts);
+}
+
+/** A cloud VM for one developer: machine, firewall, admin key, first-boot user data. */
+export function createCloudHost(name: string, args: CloudHostArgs, parent: pulumi.Resource): CloudHost {
+  if (args.allowFrom.length === 0) {
+    throw new pulumi.ResourceError(
+      `${name}: a cloud server needs at least one allowFrom CIDR (who may reach ssh on 22 and et on ${args.etPort}); ` +
+        `add your office/VPN ranges to team.yaml under defaults.allowFrom`,
+      parent,
+    );
+  }
+  let cidrs: { ipv4: string[]; ipv6: string[] };
+  let userData: string;
+  try {
+    cidrs = splitCidrs(args.allowFrom);
+    userData = renderCloudInit({ adminUser: args.adminUser, adminPublicKey: args.adminPublicKey });
+  } catch (e) {
+    throw new pulumi.ResourceError(`${name}: ${(e as Error).message}`, parent);
+  }
+  return args.spec.provider === "aws"
+    ? awsHost(name, args, args.spec, cidrs, userData, parent)
+    : hcloudHost(name, args, args.spec, userData, parent);
+}
+
+function awsHost(
+  name: string,
+  args: CloudHostArgs,
+  spec: Extract<ServerSpec, { provider: "aws" }>,
+  cidrs: { ipv4: string[]; ipv6: string[] },
+  userData: string,
+  parent: pulumi.Resource,
+): CloudHost {
+  const tags = awsTags(name, args.team, args.owner);
+  // Looked up, not pinned: each region has its own AMI id for the same image.
+  const ami = aws.ec2.getAmiOutput(
+    { owners: [CANONICAL_OWNER], mostRecent: true, filters: [{ name: "name", values: [UBUNTU_AMI_NAME] }] },
+    { parent },
+  );
+  const group = new aws.ec2.SecurityGroup(
+    `${name}-security-group`,
+    {
+      description: `agent-runtime dev server ${name}: ssh and et from allowFrom`,
+      // Inline rules make the group authoritative: a rule added by hand is removed on the next up.
+      ingress: inboundPorts(args.etPort).map((port) => ({
+        protocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        cidrBlocks: cidrs.ipv4,
+        ipv6CidrBlocks: cidrs.ipv6,
+        description: port === 22 ? "ssh" : "eternal terminal",
+      })),
+      egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"], description: "all outbound" }],
+      tags,
+    },
+    { parent },
+  );
+  const key = new aws.ec2.KeyPair(`${name}-admin-key`, { publicKey: args.adminPublicKey, tags }, { parent });
+  const instance = new aws.ec2.Instance(
+    `${name}-instance`,
+    {
+      ami: ami.id,
+      instanceType: spec.instanceType,
+      keyName: key.keyName,
+      vpcSecurityGroupIds: [group.id],
+      associatePublicIpAddress: true,
+      userData,
+      // IMDSv2 only: a process on the box (an agent) can't read credentials with a plain GET.
+      metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+      rootBlockDevice: { volumeType: "gp3", volumeSize: spec.volumeSize, encrypted: true, deleteOnTermination: true },
+      volumeTags: tags,
+      tags,
+    },
+    {
+      parent,
+      // A developer's server is never replaced behind their back: a newer Ubuntu AMI, a
+      // re-rendered user data (acts at first boot only) or a re-created key pair changes
+      // nothing on a running machine, so none of them may trigger a replacement.
+      ignoreChanges: ["ami", "userData", "keyName"],
+    },
+  );
+  return { address: instance.publicIp, resources: [group, key, instance] };
+}
+
+function hcloudHost(name: string, args: CloudHostArgs, spec: Extract<ServerSpec, { provider: "hcloud" }>, userData: string, parent: pulumi.Resource): CloudHost {
+  const labels = hcloudLabels(args.team, args.owner);
+  const firewall = new hcloud.Firewall(
+    `${name}-firewall`,
+    {
+      labels,
+      // Inbound only: with no "out" rules Hetzner allows all outbound traffic.
+      rules: inboundPorts(args.etPort).map((port) => ({
+        direction: "in",
+        protocol: "tcp",
+        port: String(port),
+        sourceIps: [...args.allowFrom],
+        description: port === 22 ? "ssh" : "eternal terminal",
+      })),
+    },
+    { parent },
+  );
+  // With an ssh key Hetzner sets no root password (and mails none); cloud-init's
+  // disable_root turns the key on root into a refusal.
+  const ownKey = args.hcloudSshKeyId === undefined ? createHcloudAdminKey(`${name}-admin-key`, args.adminPublicKey, labels, { parent }) : undefined;
+  const server = new hcloud.Server(
+    `${name}-server`,
+    {
+      serverType: spec.serverType,
+      image: spec.image,
+      location: spec.location,
+      sshKeys: [ownKey ? ownKey.id : args.hcloudSshKeyId!],
+      // Attached at creation: the server is never reachable without the firewall.
+      firewallIds: [firewall.id.apply((id) => Number(id))],
+      publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+      labels,
+      userData,
+    },
+    {
+      parent,
+      // Both only act at creation and would force a replacement (destroying the
+      // developer's disk): moving to a shared team key or editing the template must not.
+      ignoreChanges: ["userData", "sshKeys"],
+    },
+  );
+  return { address: server.ipv4Address, resources: [firewall, ...(ownKey ? [ownKey] : []), server] };
 }

@@ -38,6 +38,8 @@ export interface DevServerArgs {
   readonly allowFrom: readonly string[];
   /** sshd drop-in settings. Defaults to MaxAuthTries 10. */
   readonly sshd?: SshdSettings;
+  /** hcloud only: the team's one SshKey id (Hetzner allows one key per fingerprint per project). */
+  readonly hcloudSshKeyId?: pulumi.Input<string>;
   readonly faults?: Faults;
 }
 
@@ -84,7 +86,7 @@ export class DevServer extends pulumi.ComponentResource {
   private createHost(name: string, args: DevServerArgs, adminUser: string): { address: pulumi.Output<string>; resources: pulumi.Resource[] } {
     const spec = args.plan.spec;
     if (spec.provider === "existing") return { address: pulumi.output(spec.host), resources: [] };
-    return createCloudHost(name, { spec, owner: args.plan.owner, team: args.team, adminUser, adminPublicKey: args.admin.publicKey, allowFrom: args.allowFrom, etPort: args.et.port }, this);
+    return createCloudHost(name, { spec, owner: args.plan.owner, team: args.team, adminUser, adminPublicKey: args.admin.publicKey, allowFrom: args.allowFrom, etPort: args.et.port, hcloudSshKeyId: args.hcloudSshKeyId }, this);
   }
 
   /** Local ssh with the pinned host key, retried (bounded) until the server answers. */

@@ -6,10 +6,12 @@
 #
 #   hostpool.sh rootfs
 #   hostpool.sh up --pool NAME --subnet 10.213.X HOST...   # JSON host list on stdout
-#   hostpool.sh down --pool NAME | --all
+#   hostpool.sh down --pool NAME | --all [--keep NAME]...
 #   hostpool.sh status --pool NAME [--json]
-#   hostpool.sh leftovers [--pool NAME]                    # exit 1 if anything remains
+#   hostpool.sh leftovers [--pool NAME | --keep NAME...]   # exit 1 if anything remains
 set -euo pipefail
+# ip, mount and debootstrap live in sbin, which a non-login root PATH may lack.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # Bump when the build steps change: it is part of the cache key.
 readonly ROOTFS_VERSION=3
@@ -21,6 +23,7 @@ readonly CACHE_DIR=${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}
 readonly RUN_ROOT=/run/agent-runtime
 readonly RUN_DIR=$RUN_ROOT/pools
 readonly LIB_DIR=/var/lib/agent-runtime/pools
+readonly CGROUP_DIR=agent-runtime # below each systemd-managed cgroup hierarchy root
 readonly SSH_WAIT_ROUNDS=${HOSTPOOL_SSH_WAIT_ROUNDS:-60} # x 0.5 s
 readonly STOP_WAIT_ROUNDS=50                             # x 0.2 s before SIGKILL
 
@@ -148,6 +151,19 @@ ssh_probe() { # pool address
   timeout 8 ssh "${opts[@]}" "root@$2" true </dev/null >/dev/null 2>&1
 }
 
+# sshd answers before boot is over (auditd is still flapping, user sessions may not be
+# permitted yet): wait until systemd has no jobs left so callers get a settled host.
+# Prints "STATE failed-unit..." for the host.
+boot_state() { # pool address
+  local lib=$LIB_DIR/$1 opts
+  mapfile -t opts < <(ssh_opts "$lib/known_hosts" "$lib/id_ed25519")
+  # shellcheck disable=SC2016 # expanded by the host's shell
+  timeout 75 ssh "${opts[@]}" "root@$2" \
+    'echo "$(timeout 60 systemctl is-system-running --wait 2>/dev/null)" \
+      $(systemctl list-units --state=failed --plain --no-legend 2>/dev/null | cut -d" " -f1)' \
+    </dev/null 2>/dev/null || echo unknown
+}
+
 # True if $1 is a live systemd-nspawn of pool $2 (guards against PID reuse).
 is_our_nspawn() {
   local pid=$1 pool=$2 cmd
@@ -175,6 +191,11 @@ known_pools() {
     for d in "$RUN_DIR"/* "$LIB_DIR"/*; do
       [[ -d $d ]] && basename "$d"
     done
+    while read -r d; do
+      for d in "$d/$CGROUP_DIR"/*/; do
+        [[ -d $d ]] && basename "$d"
+      done
+    done < <(cgroup_roots)
     ip netns list 2>/dev/null | awk '{ print $1 }' | sed -n 's/^ar-\([a-z0-9]*\)-[0-9]*$/\1/p'
     ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
       sed -n 's/^ar-\([a-z0-9]*\)\(-[0-9]*\)\{0,1\}$/\1/p'
@@ -216,6 +237,23 @@ pool_container_inits() {
       printf '%s\n' "$pid"
     fi
   done
+}
+
+# Mount points of the hierarchies systemd inside a container manages: cgroup2 and the
+# v1 name=systemd one (both on a hybrid host like this one).
+cgroup_roots() {
+  awk '{
+    split($0, half, " - "); split(half[1], pre, " "); split(half[2], post, " ")
+    if (post[1] == "cgroup2" || (post[1] == "cgroup" && post[3] ~ /(^|,)name=systemd(,|$)/)) print pre[5]
+  }' /proc/self/mountinfo | sort -u
+}
+
+# This pool's cgroup directories, deepest first.
+pool_cgroups() {
+  local root
+  while read -r root; do
+    [[ -d $root/$CGROUP_DIR/$1 ]] && find "$root/$CGROUP_DIR/$1" -depth -type d
+  done < <(cgroup_roots)
 }
 
 pid_alive() { [[ -e /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
@@ -293,6 +331,15 @@ down_pool() {
   if [[ -n $(pool_mounts "$pool") ]]; then
     die "mounts under $lib remain; not removing state"
   fi
+  # Empty cgroups are removed with rmdir (never rm -r on cgroupfs); a cgroup that
+  # still has processes stays and shows up in `leftovers`.
+  local cg
+  while read -r cg; do
+    [[ -n $cg ]] && { rmdir "$cg" 2>/dev/null || log "cgroup $cg not empty"; }
+  done < <(pool_cgroups "$pool")
+  while read -r cg; do
+    rmdir "$cg/$CGROUP_DIR" 2>/dev/null || true
+  done < <(cgroup_roots)
   rm -rf --one-file-system "$run" "$lib"
   if [[ -z $(known_pools) ]]; then
     ip route del unreachable "$TEST_RANGE" 2>/dev/null || true
@@ -306,20 +353,22 @@ lock_pools() {
 }
 
 cmd_down() {
-  local pool="" all=0
+  local pool="" all=0 keep=" "
   while (($#)); do
     case $1 in
       --pool) pool=${2:?--pool needs a value} && shift 2 ;;
       --all) all=1 && shift ;;
+      # --keep spares a pool someone is using (the interactive sandbox) from --all.
+      --keep) keep+="${2:?--keep needs a value} " && shift 2 ;;
       *) usage ;;
     esac
   done
   lock_pools
   if ((all)); then
     while read -r pool; do
-      [[ -n $pool ]] && valid_pool "$pool" && down_pool "$pool"
+      [[ -n $pool && $keep != *" $pool "* ]] && valid_pool "$pool" && down_pool "$pool"
     done < <(known_pools)
-    ip route del unreachable "$TEST_RANGE" 2>/dev/null || true
+    [[ -n $(known_pools) ]] || ip route del unreachable "$TEST_RANGE" 2>/dev/null || true
   else
     valid_pool "$pool" || die "--pool must match ^[a-z][a-z0-9]{0,7}\$ (got '$pool')"
     down_pool "$pool"
@@ -340,7 +389,7 @@ json_hosts() { # pool
       pid=$(cat "$RUN_DIR/$pool/$name.pid" 2>/dev/null || true)
       is_our_nspawn "$pid" "$pool" && running=true
       $running && ssh_probe "$pool" "$addr" && ready=true
-      printf ',"running":%s,"sshReady":%s' "$running" "$ready"
+      printf ',"running":%s,"reachable":%s' "$running" "$ready"
     fi
     printf '}'
     sep=,
@@ -371,12 +420,22 @@ setup_host() { # pool idx name addr rootfs bridge
   ip link set "$veth" master "$br" up
   ip -n "$ns" addr add "$addr/24" dev eth0
   ip -n "$ns" link set eth0 up
-  # setsid without a fork (we are not a group leader), so $! is nspawn itself. Close
-  # the lock fd or nspawn would hold the pool lock for its whole life.
-  setsid systemd-nspawn --boot --register=no --keep-unit --resolv-conf=off \
-    --link-journal=no --settings=no --console=read-only \
-    --network-namespace-path="/run/netns/$ns" -D "$merged" --machine="$name" \
-    </dev/null >"$RUN_DIR/$pool/$name.log" 2>&1 9>&- 8>&- &
+  # With --keep-unit and no host systemd, nspawn puts the container in <own
+  # cgroup>/payload: launched from the root cgroup, every container would share
+  # /payload and their systemds would fight over it (random 219/CGROUP unit failures,
+  # one host stopping another's processes). So each nspawn starts in its own cgroup.
+  # exec + setsid without a fork (not a group leader) keep $! = nspawn. The lock fd is
+  # closed or nspawn would hold the pool lock for its whole life.
+  (
+    local root
+    while read -r root; do
+      mkdir -p "$root/$CGROUP_DIR/$pool/$name"
+      echo "$BASHPID" >"$root/$CGROUP_DIR/$pool/$name/cgroup.procs"
+    done < <(cgroup_roots)
+    exec setsid systemd-nspawn --boot --register=no --keep-unit --resolv-conf=off \
+      --link-journal=no --settings=no --console=read-only \
+      --network-namespace-path="/run/netns/$ns" -D "$merged" --machine="$name"
+  ) </dev/null >"$RUN_DIR/$pool/$name.log" 2>&1 9>&- 8>&- &
   printf '%s\n' "$!" >"$RUN_DIR/$pool/$name.pid"
 }
 
@@ -437,12 +496,13 @@ cmd_up() {
     printf '%s %s %s\n' "$idx" "${names[idx]}" "$subnet.$((10 + idx))" >>"$run/hosts"
     setup_host "$pool" "$idx" "${names[idx]}" "$subnet.$((10 + idx))" "$rootfs" "$br"
   done
-  log "pool $pool: ${#names[@]} host(s) booting, waiting for ssh"
+  log "pool $pool: ${#names[@]} host(s) set up in $((SECONDS - start)) s, booting; waiting for ssh"
 
-  local round name addr pid pending leader
-  local -A ready=()
+  local round name addr pid pending leader failed
+  local -A ready=() probing=()
   for ((round = 0; round < SSH_WAIT_ROUNDS; round++)); do
     pending=0
+    probing=()
     while read -r idx name addr; do
       [[ -z ${ready[$name]:-} ]] || continue
       pid=$(<"$run/$name.pid")
@@ -456,13 +516,18 @@ cmd_up() {
         leader=$(awk '{ print $1 }' "/proc/$pid/task/$pid/children" 2>/dev/null || true)
         [[ -z $leader ]] || printf '%s %s\n' "$leader" "$(proc_starttime "$leader")" >"$run/$name.leader"
       fi
-      if ssh_probe "$pool" "$addr"; then
+      # In parallel: a successful handshake costs ~0.5 s of CPU while the others boot.
+      ssh_probe "$pool" "$addr" &
+      probing[$name]=$!
+    done <"$run/hosts"
+    for name in "${!probing[@]}"; do
+      if wait "${probing[$name]}"; then
         ready[$name]=1
-        log "$name ($addr) ssh ready after $((SECONDS - start)) s"
+        log "$name ssh ready after $((SECONDS - start)) s"
       else
         pending=1
       fi
-    done <"$run/hosts"
+    done
     ((pending)) || break
     sleep 0.5
   done
@@ -472,6 +537,20 @@ cmd_up() {
     done <"$run/hosts"
     die "pool $pool: ssh not ready after $SSH_WAIT_ROUNDS probes"
   fi
+  local -a probes=()
+  while read -r idx name addr; do
+    boot_state "$pool" "$addr" >"$run/$name.boot" &
+    probes+=("$!")
+  done <"$run/hosts"
+  # Only these PIDs: a bare `wait` would also wait for the nspawns, i.e. forever.
+  wait "${probes[@]}"
+  local bad=0 state
+  while read -r idx name addr; do
+    read -r state failed <"$run/$name.boot" || state=unknown
+    log "$name: systemd $state${failed:+ (failed: $failed)} after $((SECONDS - start)) s"
+    [[ $state == running || $state == degraded ]] || bad=1
+  done <"$run/hosts"
+  ((bad == 0)) || die "pool $pool: a host did not finish booting"
   json_hosts "$pool" >"$run/hosts.json"
   UP_POOL=""
   cat "$run/hosts.json"
@@ -523,10 +602,11 @@ cmd_status() {
 }
 
 cmd_leftovers() {
-  local filter="" pool found=0 line
+  local filter="" keep=" " pool found=0 line
   while (($#)); do
     case $1 in
       --pool) filter=${2:?--pool needs a value} && shift 2 ;;
+      --keep) keep+="${2:?--keep needs a value} " && shift 2 ;;
       *) usage ;;
     esac
   done
@@ -537,18 +617,24 @@ cmd_leftovers() {
   local -a pools
   if [[ -n $filter ]]; then pools=("$filter"); else mapfile -t pools < <(known_pools); fi
   for pool in "${pools[@]}"; do
-    [[ -n $pool ]] || continue
+    [[ -n $pool && $keep != *" $pool "* ]] || continue
     [[ -e $RUN_DIR/$pool ]] && report "state dir $RUN_DIR/$pool"
     [[ -e $LIB_DIR/$pool ]] && report "state dir $LIB_DIR/$pool"
     while read -r line; do [[ -n $line ]] && report "process $line (systemd-nspawn, pool $pool)"; done < <(pool_nspawn_procs "$pool")
     while read -r line; do [[ -n $line ]] && report "process $line (container init, pool $pool)"; done < <(pool_container_inits "$pool")
     while read -r line; do [[ -n $line ]] && report "mount $line"; done < <(pool_mounts "$pool")
+    local root
+    while read -r root; do
+      line=$root/$CGROUP_DIR/$pool
+      [[ -d $line ]] || continue
+      report "cgroup $line ($(find "$line" -name cgroup.procs -exec cat {} + | wc -l) processes)"
+    done < <(cgroup_roots)
     while read -r line; do [[ -n $line ]] && report "netns $line"; done < <(pool_netns "$pool")
     while read -r line; do [[ -n $line ]] && report "link $line"; done < <(pool_links "$pool")
   done
   # The range route is shared: it is a leftover once no pool at all remains.
   if ip route show type unreachable 2>/dev/null | grep -q "^unreachable $TEST_RANGE"; then
-    if [[ -z $filter || -z $(known_pools) ]]; then report "route unreachable $TEST_RANGE"; fi
+    if [[ -z $filter && $keep == " " || -z $(known_pools) ]]; then report "route unreachable $TEST_RANGE"; fi
   fi
   return $((found))
 }

@@ -24,6 +24,11 @@
 # installed / built (done now), reused (cached from an earlier run), or
 # UNAVAILABLE (could not be provided; the reason and log path follow).
 #
+# Environment: AGENT_RUNTIME_CACHE (cache dir, see above);
+#   AGENT_RUNTIME_NODEJS_HOST_FALLBACK=1: when the pinned language host can't be
+#   fetched, build the old one that ships inside the sdk/v3 module instead
+#   (version in scripts/lib/toolchain-versions.sh; reported as such).
+#
 # Exit status: 0 when every component is there; 1 when at least one is
 # UNAVAILABLE (env.sh is still written and, with --print-env, still printed);
 # 2 on bad usage.
@@ -72,9 +77,8 @@ report() {
   printf '%-24s %-11s %-10s %s%s\n' "$1" "$2" "$3" "$4" "${5:+  ($5)}"
 }
 
-# unavailable NAME WHAT REASON [LOG]
+# unavailable NAME WHAT REASON [LOG]  (the caller decides whether that fails the run)
 unavailable() {
-  FAILED=1
   report "$1" UNAVAILABLE "$2" "-" "${4:+log: $4}"
   printf '%s\n' "$3" | sed 's/^/    /'
 }
@@ -109,7 +113,7 @@ setup_node() {
   case "$(uname -m)" in
     x86_64 | amd64) arch=x64 ;;
     aarch64 | arm64) arch=arm64 ;;
-    *) unavailable node "v$NODE_VERSION" "no ${NODE_NPM_PACKAGE_BASE}-* package for $(uname -m)"; return 0 ;;
+    *) unavailable node "v$NODE_VERSION" "no ${NODE_NPM_PACKAGE_BASE}-* package for $(uname -m)"; FAILED=1; return 0 ;;
   esac
   pkg="${NODE_NPM_PACKAGE_BASE}-${arch}"
   dir="$CACHE/node-$NODE_VERSION"
@@ -128,6 +132,7 @@ setup_node() {
   else
     if ! command -v npm >/dev/null 2>&1; then
       unavailable node "v$NODE_VERSION" "npm is not on PATH; it is needed to fetch $pkg@$NODE_VERSION"
+      FAILED=1
       return 0
     fi
     local tmp="$dir.tmp.$$" log="$CACHE/build/node.log" start=$SECONDS
@@ -138,6 +143,7 @@ setup_node() {
       || [[ "$("$tmp/node_modules/$pkg/bin/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]]; then
       rm -rf "$tmp"
       unavailable node "v$NODE_VERSION" "npm install $pkg@$NODE_VERSION failed: $(tail -n 5 "$log")" "$log"
+      FAILED=1
       return 0
     fi
     rm -rf "$dir"
@@ -151,6 +157,7 @@ setup_node() {
     report npm found "$ver" "$(command -v npm)" "runs on node v$NODE_VERSION"
   else
     unavailable npm "-" "npm does not run with node v$NODE_VERSION: $ver"
+    FAILED=1
   fi
 }
 
@@ -245,6 +252,7 @@ stamp_ok() {
 }
 
 # go_component NAME VERSION MODULE REF PACKAGE LDFLAGS
+# Returns 1 (after printing an UNAVAILABLE line) when the binary can't be built.
 go_component() {
   local name=$1 version=$2 module=$3 ref=$4 package=$5 ldflags=$6
   local stamp="$BIN/.$name-$version.stamp" key out
@@ -253,12 +261,13 @@ go_component() {
     report "$name" reused "$version" "$BIN/$name"
     return 0
   fi
-  rm -f "$stamp"
   if out=$(build_go_binary "$name" "$module" "$ref" "$package" "$ldflags" "$key"); then
+    rm -f "$BIN/.$name-"[0-9v]*.stamp
     mv -f "$BIN/.$name.stamp.key" "$stamp"
     report "$name" built "$version" "$BIN/$name" "${out}s"
   else
     unavailable "$name" "$version" "$out" "$CACHE/build/$name.log"
+    return 1
   fi
 }
 
@@ -274,10 +283,12 @@ setup_pulumi() {
   fi
   EXTRA_REQUIRES=("$PULUMI_SDK_MODULE@v$PULUMI_VERSION" "gocloud.dev@$PULUMI_GOCLOUD_VERSION")
   EXTRA_REPLACES=("gocloud.dev=gocloud.dev@$PULUMI_GOCLOUD_VERSION")
-  go_component pulumi "v$PULUMI_VERSION" "$PULUMI_PKG_MODULE" "v$PULUMI_VERSION" "$PULUMI_CLI_PACKAGE" \
-    "-s -w -X $PULUMI_VERSION_SYMBOL=v$PULUMI_VERSION"
-  if [[ -x "$BIN/pulumi" && "$(pulumi_version_of "$BIN/pulumi")" != "v$PULUMI_VERSION" ]]; then
+  if ! go_component pulumi "v$PULUMI_VERSION" "$PULUMI_PKG_MODULE" "v$PULUMI_VERSION" "$PULUMI_CLI_PACKAGE" \
+    "-s -w -X $PULUMI_VERSION_SYMBOL=v$PULUMI_VERSION"; then
+    FAILED=1
+  elif [[ "$(pulumi_version_of "$BIN/pulumi")" != "v$PULUMI_VERSION" ]]; then
     unavailable pulumi "v$PULUMI_VERSION" "$BIN/pulumi reports '$(pulumi_version_of "$BIN/pulumi")'"
+    FAILED=1
   fi
   # The dynamic-provider shim that ships next to pulumi in the official
   # distribution; it comes with the sdk/v3 module the CLI was built from.
@@ -296,8 +307,22 @@ setup_nodejs_host() {
   fi
   EXTRA_REQUIRES=("$PULUMI_SDK_MODULE@v$PULUMI_VERSION" "$PULUMI_PKG_MODULE@v$PULUMI_VERSION" "gocloud.dev@$PULUMI_GOCLOUD_VERSION")
   EXTRA_REPLACES=("gocloud.dev=gocloud.dev@$PULUMI_GOCLOUD_VERSION")
-  go_component "$name" "v$PULUMI_VERSION" "$PULUMI_NODEJS_HOST_MODULE" "$PULUMI_NODEJS_HOST_REF" \
-    "$PULUMI_NODEJS_HOST_MODULE" "-s -w -X $PULUMI_VERSION_SYMBOL=v$PULUMI_VERSION"
+  if go_component "$name" "v$PULUMI_VERSION" "$PULUMI_NODEJS_HOST_MODULE" "$PULUMI_NODEJS_HOST_REF" \
+    "$PULUMI_NODEJS_HOST_MODULE" "-s -w -X $PULUMI_VERSION_SYMBOL=v$PULUMI_VERSION"; then
+    return 0
+  fi
+  if [[ "${AGENT_RUNTIME_NODEJS_HOST_FALLBACK:-0}" != 1 ]]; then
+    echo "    (AGENT_RUNTIME_NODEJS_HOST_FALLBACK=1 builds the old host from $PULUMI_SDK_MODULE $PULUMI_NODEJS_HOST_FALLBACK_VERSION instead)"
+    # Don't leave a fallback host from an earlier opted-in run on PATH.
+    rm -f "$BIN/$name" "$BIN/.$name-"[0-9v]*.stamp
+    FAILED=1
+    return 0
+  fi
+  echo "    AGENT_RUNTIME_NODEJS_HOST_FALLBACK=1: using the host from $PULUMI_SDK_MODULE $PULUMI_NODEJS_HOST_FALLBACK_VERSION"
+  EXTRA_REQUIRES=()
+  EXTRA_REPLACES=()
+  go_component "$name" "$PULUMI_NODEJS_HOST_FALLBACK_VERSION" "$PULUMI_SDK_MODULE" "$PULUMI_NODEJS_HOST_FALLBACK_VERSION" \
+    "$PULUMI_NODEJS_HOST_FALLBACK_PACKAGE" "-s -w -X $PULUMI_VERSION_SYMBOL=$PULUMI_NODEJS_HOST_FALLBACK_VERSION" || FAILED=1
 }
 
 setup_command_provider() {
@@ -312,7 +337,7 @@ setup_command_provider() {
   EXTRA_REQUIRES=()
   EXTRA_REPLACES=()
   go_component "$name" "$PULUMI_COMMAND_VERSION" "$PULUMI_COMMAND_MODULE" "$PULUMI_COMMAND_REF" \
-    "$PULUMI_COMMAND_PACKAGE" "-s -w -X $PULUMI_COMMAND_VERSION_SYMBOL=$PULUMI_COMMAND_VERSION"
+    "$PULUMI_COMMAND_PACKAGE" "-s -w -X $PULUMI_COMMAND_VERSION_SYMBOL=$PULUMI_COMMAND_VERSION" || FAILED=1
 }
 
 # ---------------------------------------------------------------------------

@@ -36,3 +36,10 @@ PULUMI_COMMAND_MODULE=github.com/pulumi/pulumi-command/provider
 PULUMI_COMMAND_REF=7f3eb6f3b77c
 PULUMI_COMMAND_PACKAGE=github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command
 PULUMI_COMMAND_VERSION_SYMBOL=github.com/pulumi/pulumi-command/provider/pkg/version.Version
+# Opt-in fallback (AGENT_RUNTIME_NODEJS_HOST_FALLBACK=1) for when the module above
+# cannot be fetched: the language host as it shipped inside the sdk/v3 module
+# before it became a module of its own. v3.68.0 is the newest sdk/v3 release that
+# still contains it and that the module proxy serves. It is an OLD host (2023);
+# it ran a nodejs (JS and TS) program with CLI v3.259.0 and @pulumi/pulumi 3.259.0.
+PULUMI_NODEJS_HOST_FALLBACK_VERSION=v3.68.0
+PULUMI_NODEJS_HOST_FALLBACK_PACKAGE=github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs

@@ -23,7 +23,8 @@ export function renderHumanSudoers(server: string, human: string, grants: Grant[
   if (mine.length === 0) throw new Error(`${human} has no grant on ${server}`);
   const recorded = mine.filter((g) => g.ioLog);
   const rules = [
-    ...mine.map((g) => `# ${g.target}: ${g.reason === "own" ? "their own agent user" : g.reason} (team.yaml:${g.source.line} ${g.source.path})`),
+    // No team.yaml line numbers here: an unrelated edit would rewrite every file.
+    ...mine.map((g) => `# ${g.target}: ${g.reason === "own" ? "their own agent user" : `as ${g.reason}`}`),
     // Sessions in someone else's agent user are recorded; attaches included.
     ...(recorded.length ? [`Defaults:${human} log_input, log_output`] : []),
     ...mine.map(sudoersRule),

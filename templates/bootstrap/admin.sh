@@ -2,6 +2,8 @@
 # key, so hardening sshd (no root login) never locks the provisioner out.
 # Vars: AR_ADMIN, AR_ADMIN_KEY
 AR_STEP=bootstrap
+# A fresh cloud VM may still be running cloud-init (users, sshd drop-in): let it finish.
+if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || log "cloud-init finished with errors"; fi
 
 if ! id -u "$AR_ADMIN" >/dev/null 2>&1; then
   useradd --create-home --shell /bin/bash --comment "agent-runtime provisioner" "$AR_ADMIN"

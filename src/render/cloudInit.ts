@@ -1,0 +1,39 @@
+import { USERNAME_RE } from "../team/schema";
+import { authorizedKeyLine, looksPrivate, parsePublicKey } from "../team/sshKeys";
+import { fill, template } from "./script";
+
+// First-boot user data for cloud servers (templates/cloud-init/user-data.yaml). Pure: the
+// values are checked here, because a bad one would produce a server nobody can reach
+// (a mangled key) or a document cloud-init silently ignores (broken YAML).
+
+/** What cloud-init needs to hand the server to the provisioner. */
+export interface CloudInitSettings {
+  /** The provisioner's account, created at first boot. */
+  readonly adminUser: string;
+  /** Its ssh public key (the stack's agent-runtime:adminPublicKey). */
+  readonly adminPublicKey: string;
+}
+
+/** The sudo rule cloud-init writes for the provisioner (cloud-init's `sudo:` format). */
+export const ADMIN_SUDO_RULE = "ALL=(ALL) NOPASSWD:ALL";
+
+/** Where the first-boot sshd drop-in lives; it sorts before 50-cloud-init.conf. */
+export const BOOTSTRAP_SSHD_DROPIN = "/etc/ssh/sshd_config.d/00-agent-runtime-bootstrap.conf";
+
+/** `#cloud-config` user data: the admin account with the stack key, no passwords, no root login. */
+export function renderCloudInit(s: CloudInitSettings): string {
+  if (!USERNAME_RE.test(s.adminUser) || s.adminUser === "root") {
+    throw new Error(`admin user "${s.adminUser}" is not a Linux user name other than root`);
+  }
+  if (looksPrivate(s.adminPublicKey)) {
+    throw new Error("config agent-runtime:adminPublicKey holds a PRIVATE key; set it from the .pub file");
+  }
+  const parsed = parsePublicKey(s.adminPublicKey.trim());
+  if (!parsed.ok) throw new Error(`config agent-runtime:adminPublicKey: ${parsed.message} (${parsed.hint})`);
+  // JSON strings are YAML double-quoted scalars: a key comment with ": " or "#" stays data.
+  return fill(template("cloud-init/user-data.yaml"), {
+    ADMIN_USER: JSON.stringify(s.adminUser),
+    SUDO_RULE: JSON.stringify(ADMIN_SUDO_RULE),
+    ADMIN_KEY: JSON.stringify(authorizedKeyLine(parsed.key)),
+  });
+}

@@ -1,0 +1,39 @@
+// Once per e2e run: make sure this machine can boot local test hosts, clear what a
+// crashed earlier run left, and prove at the end that the run left nothing behind.
+import * as fs from "node:fs";
+import { ensureRootfs, leftovers, stopAllPools } from "../../src/sandbox/hostPool";
+
+// The interactive sandbox (`agent-runtime sandbox`, pool "sandbox") may be in use
+// while tests run; every other pool belongs to tests and is fair game.
+const KEEP = ["sandbox"];
+
+function requireTool(name: string, hint: string): void {
+  const dirs = (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/sbin", "/bin"]);
+  if (!dirs.some((d) => d && fs.existsSync(`${d}/${name}`))) {
+    throw new Error(`e2e tests need ${name}: ${hint}`);
+  }
+}
+
+/** Checks prerequisites, builds the cached rootfs and removes stale test pools. */
+export async function setup(): Promise<void> {
+  if (process.platform !== "linux") {
+    throw new Error(`e2e tests boot systemd-nspawn hosts and need Linux (this is ${process.platform})`);
+  }
+  if (process.getuid?.() !== 0) {
+    throw new Error("e2e tests need root (network namespaces, overlay mounts, systemd-nspawn); run them as root");
+  }
+  requireTool("systemd-nspawn", "apt-get install -y systemd-container");
+  requireTool("debootstrap", "apt-get install -y debootstrap");
+  requireTool("ssh", "apt-get install -y openssh-client");
+  await stopAllPools(KEEP);
+  await ensureRootfs();
+}
+
+/** Stops every test pool and fails the run loudly if anything of ours remains. */
+export async function teardown(): Promise<void> {
+  await stopAllPools(KEEP);
+  const left = await leftovers(undefined, KEEP);
+  if (left.length > 0) {
+    throw new Error(`host pool teardown incomplete, still present:\n  ${left.join("\n  ")}`);
+  }
+}
