@@ -15,11 +15,17 @@ const plan = planTeam(team);
 // The public half is needed as a plain value (user data, authorized_keys): it is set
 // next to the secret and checked against it, so a mismatched pair fails before any step.
 const adminPublicKey = config.require("adminPublicKey");
-const adminPrivateKey = config.requireSecret("adminPrivateKey").apply((key) => checkKeyPair(key, adminPublicKey));
+// "command" (default): steps are @pulumi/command remote.Command. "ssh": the same scripts
+// over the system ssh client with a key file (sandbox, tests; see components/sshExecutor.ts).
+const executor = config.get("executor") ?? "command";
+if (executor !== "command" && executor !== "ssh") throw new Error(`config agent-runtime:executor: "${executor}" is not "command" or "ssh"`);
+const adminKeyPath = executor === "ssh" ? config.require("adminKeyPath") : undefined;
+const adminPrivateKey =
+  executor === "ssh" ? pulumi.secret("") : config.requireSecret("adminPrivateKey").apply((key) => checkKeyPair(key, adminPublicKey));
 
 const runtime = new AgentRuntime(team.name, {
   plan,
-  admin: { privateKey: adminPrivateKey, publicKey: adminPublicKey },
+  admin: { privateKey: adminPrivateKey, publicKey: adminPublicKey, keyPath: adminKeyPath },
   et: team.et,
   allowFrom: team.allowFrom,
   faults: config.getObject<{ sshd?: boolean; sudoers?: string[] }>("testFaults"),

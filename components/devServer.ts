@@ -7,6 +7,7 @@ import type { EtSettings } from "../src/team/model";
 import { createCloudHost } from "./cloudHost";
 import type { Connection } from "./remoteScript";
 import { remoteScript } from "./remoteScript";
+import { SshStep } from "./sshExecutor";
 import { installRuntime } from "./runtime";
 import { hardenSshd } from "./sshd";
 
@@ -18,6 +19,8 @@ export interface AdminCredentials {
   readonly privateKey: pulumi.Input<string>;
   /** Its public half, authorized for the admin account. */
   readonly publicKey: string;
+  /** Executor "ssh" only: the private key as a file on the machine running Pulumi. */
+  readonly keyPath?: string;
 }
 
 /** Test-only seams that inject broken renders to prove nothing broken is ever installed. */
@@ -71,7 +74,8 @@ export class DevServer extends pulumi.ComponentResource {
     this.hostKey = spec.provider === "existing" ? spec.hostKey : undefined;
     const firstUser = spec.provider === "existing" ? spec.adminUser : adminUser;
     const identity = pulumi.interpolate`${spec.provider}:${this.address}`;
-    const bootstrapConn: Connection = { host: this.address, port: this.port, user: firstUser, privateKey: args.admin.privateKey, identity };
+    const ssh = args.admin.keyPath ? { keyPath: args.admin.keyPath, hostKey: this.hostKey ?? "" } : undefined;
+    const bootstrapConn: Connection = { host: this.address, port: this.port, user: firstUser, privateKey: args.admin.privateKey, identity, ssh };
     this.connection = { ...bootstrapConn, user: adminUser };
 
     const ready = this.waitForSsh(name, args, [adminUser, firstUser], host.resources);
@@ -90,8 +94,16 @@ export class DevServer extends pulumi.ComponentResource {
   }
 
   /** Local ssh with the pinned host key, retried (bounded) until the server answers. */
-  private waitForSsh(name: string, args: DevServerArgs, users: string[], after: pulumi.Resource[]): command.local.Command {
+  private waitForSsh(name: string, args: DevServerArgs, users: string[], after: pulumi.Resource[]): pulumi.Resource {
     const cloud = args.plan.spec.provider !== "existing";
+    if (args.admin.keyPath) {
+      const user = users[users.length - 1]!;
+      return new SshStep(
+        `${name}-ready`,
+        { host: this.address, port: this.port, user, keyPath: args.admin.keyPath, hostKey: this.hostKey ?? "", script: 'echo "ready: $(hostname)"', tries: cloud ? 300 : 15 },
+        { parent: this, dependsOn: after },
+      );
+    }
     const script = this.address.apply((address) =>
       renderScript("gate/wait-ssh.sh", {
         AR_HOST: address,

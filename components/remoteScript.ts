@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { shq } from "../src/render/script";
+import { SshStep } from "./sshExecutor";
 
 // Every step on a server is one rendered script from templates/, sent as stdin to
 // `sudo -n bash -s` over the typed connection. The script text is the resource's input:
@@ -17,6 +18,8 @@ export interface Connection {
   /** Which machine this is (provider + address). When it changes, every step is replaced:
    *  undone on the old machine, done on the new one — a visible replacement, never silent. */
   identity?: pulumi.Input<string>;
+  /** Executor "ssh" (see sshExecutor.ts): the key file and the pinned host key. */
+  ssh?: { keyPath: string; hostKey: string };
 }
 
 export interface RemoteScriptArgs {
@@ -29,8 +32,19 @@ export interface RemoteScriptArgs {
   quiet?: boolean;
 }
 
+/** A step's resource: either executor gives the script's stdout. */
+export type Step = pulumi.CustomResource & { readonly stdout: pulumi.Output<string> };
+
 /** One idempotent provisioning step on a remote server. */
-export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.CustomResourceOptions): Step {
+  const c = args.connection;
+  if (c.ssh) {
+    return new SshStep(
+      name,
+      { host: c.host, port: c.port, user: c.user, keyPath: c.ssh.keyPath, hostKey: c.ssh.hostKey, script: args.script, undo: args.undo, triggers: c.identity ? [c.identity] : [] },
+      opts,
+    );
+  }
   return new command.remote.Command(
     name,
     {

@@ -3,9 +3,10 @@
 import * as fs from "node:fs";
 import { ensureRootfs, leftovers, stopAllPools } from "../../src/sandbox/hostPool";
 
-// The interactive sandbox (`agent-runtime sandbox`, pool "sandbox") may be in use
-// while tests run; every other pool belongs to tests and is fair game.
-const KEEP = ["sandbox"];
+// Pools that are not ours to stop: the interactive sandbox (`agent-runtime sandbox`)
+// and scripts/bench-hostpool.sh may be running while tests run. Every other pool
+// belongs to tests and is fair game.
+const KEEP = ["sandbox", "bench"];
 
 function requireTool(name: string, hint: string): void {
   const dirs = (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/sbin", "/bin"]);

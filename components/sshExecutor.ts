@@ -1,0 +1,110 @@
+import * as pulumi from "@pulumi/pulumi";
+
+// The "ssh" executor: the same rendered scripts and the same create / update / replace /
+// delete semantics as @pulumi/command's remote.Command, run through the system ssh
+// client by a dynamic provider. It exists because the command provider plugin cannot be
+// built on machines whose Go module proxy doesn't serve it (see README "Toolchain"):
+// the sandbox and the end-to-end tests use it so that the real engine still drives
+// real hosts. It also pins host keys (StrictHostKeyChecking=yes), which remote.Command
+// cannot. Teams with the command plugin use executor "command" (the default).
+
+/** Inputs of one ssh step. All plain values: the key is a file path, never key text. */
+export interface SshStepInputs {
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  user: pulumi.Input<string>;
+  /** Private key file on the machine running Pulumi. */
+  keyPath: pulumi.Input<string>;
+  /** Pinned host key line ("ssh-ed25519 AAAA…"); empty = accept on first use. */
+  hostKey: pulumi.Input<string>;
+  /** Script run as `sudo -n bash -s` on create and update. */
+  script: pulumi.Input<string>;
+  /** Script run on delete (optional). */
+  undo?: pulumi.Input<string>;
+  /** Any change replaces the step (undo on the old inputs, script on the new). */
+  triggers?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Connection attempts before giving up (1 s apart). */
+  tries?: pulumi.Input<number>;
+}
+
+interface Props {
+  host: string;
+  port: number;
+  user: string;
+  keyPath: string;
+  hostKey: string;
+  script: string;
+  undo?: string;
+  triggers?: string[];
+  tries?: number;
+  stdout?: string;
+}
+
+// Everything the provider uses is required inside the functions: the provider is
+// serialized into the stack state and runs in a separate process.
+async function runOverSsh(p: Props, script: string): Promise<string> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { spawn } = require("node:child_process") as typeof import("node:child_process");
+  const fs = require("node:fs") as typeof import("node:fs");
+  const os = require("node:os") as typeof import("node:os");
+  const path = require("node:path") as typeof import("node:path");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-runtime-ssh-"));
+  try {
+    const known = path.join(dir, "known_hosts");
+    const pattern = p.port === 22 ? p.host : `[${p.host}]:${p.port}`;
+    fs.writeFileSync(known, p.hostKey ? `${pattern} ${p.hostKey}\n` : "");
+    const args = [
+      "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "IdentitiesOnly=yes",
+      "-o", `StrictHostKeyChecking=${p.hostKey ? "yes" : "accept-new"}`, "-o", `UserKnownHostsFile=${known}`,
+      "-o", "GlobalKnownHostsFile=/dev/null", "-i", p.keyPath, "-p", String(p.port), `${p.user}@${p.host}`, "sudo -n bash -s",
+    ];
+    let last = "";
+    for (let attempt = 1; attempt <= (p.tries ?? 3); attempt++) {
+      const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
+        const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d: Buffer) => (out += d));
+        child.stderr.on("data", (d: Buffer) => (err += d));
+        child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
+        child.stdin.end(script);
+      });
+      if (r.code === 0) return r.out;
+      last = `${p.user}@${p.host}:${p.port}: exit ${r.code}: ${r.err.trim() || r.out.trim()}`;
+      // 255 = ssh itself failed (not up yet, refused); a script failure is final.
+      if (r.code !== 255 || /Host key verification failed|IDENTIFICATION HAS CHANGED/.test(r.err)) break;
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    throw new Error(last);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: Props) {
+    const stdout = await runOverSsh(inputs, inputs.script);
+    const { randomUUID } = require("node:crypto") as typeof import("node:crypto");
+    return { id: randomUUID(), outs: { ...inputs, stdout } };
+  },
+  async diff(_id: string, olds: Props, news: Props) {
+    const same = (k: keyof Props) => JSON.stringify(olds[k] ?? null) === JSON.stringify(news[k] ?? null);
+    const replaces = same("triggers") ? [] : ["triggers"];
+    const changed = (["host", "port", "user", "keyPath", "hostKey", "script", "undo", "tries"] as const).filter((k) => !same(k));
+    return { changes: replaces.length > 0 || changed.length > 0, replaces, deleteBeforeReplace: false };
+  },
+  async update(_id: string, _olds: Props, news: Props) {
+    return { outs: { ...news, stdout: await runOverSsh(news, news.script) } };
+  },
+  async delete(_id: string, props: Props) {
+    if (props.undo) await runOverSsh(props, props.undo);
+  },
+};
+
+/** One provisioning step run over the system ssh client (see file comment). */
+export class SshStep extends pulumi.dynamic.Resource {
+  declare readonly stdout: pulumi.Output<string>;
+  constructor(name: string, args: SshStepInputs, opts?: pulumi.CustomResourceOptions) {
+    super(provider, name, { ...args, undo: args.undo ?? "", triggers: args.triggers ?? [], tries: args.tries ?? 3, stdout: undefined }, opts);
+  }
+}
