@@ -216,7 +216,7 @@ build_go_binary() {
     } >>"$log"
     json=$(go mod download -json "$module@$ref" 2>>"$log") || true
     printf '%s\n' "$json" >>"$log"
-    err=$(json_field Error <<<"$json")
+    err=$(json_field Error <<<"$json" | sed 's/\\[nt]/ /g; s/  */ /g')
     version=$(json_field Version <<<"$json")
     gomod=$(json_field GoMod <<<"$json")
     if [[ -n "$err" || -z "$version" || ! -f "$gomod" ]]; then

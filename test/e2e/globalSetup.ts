@@ -1,12 +1,12 @@
 // Once per e2e run: make sure this machine can boot local test hosts, clear what a
 // crashed earlier run left, and prove at the end that the run left nothing behind.
 import * as fs from "node:fs";
-import { ensureRootfs, leftovers, stopAllPools } from "../../src/sandbox/hostPool";
+import { ensureRootfs, leftovers, stopPool } from "../../src/sandbox/hostPool";
 
 // Pools that are not ours to stop: the interactive sandbox (`agent-runtime sandbox`)
 // and scripts/bench-hostpool.sh may be running while tests run. Every other pool
 // belongs to tests and is fair game.
-const KEEP = ["sandbox", "bench"];
+import { POOL } from "./pool";
 
 function requireTool(name: string, hint: string): void {
   const dirs = (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/sbin", "/bin"]);
@@ -26,14 +26,14 @@ export async function setup(): Promise<void> {
   requireTool("systemd-nspawn", "apt-get install -y systemd-container");
   requireTool("debootstrap", "apt-get install -y debootstrap");
   requireTool("ssh", "apt-get install -y openssh-client");
-  await stopAllPools(KEEP);
+  await stopPool(POOL);
   await ensureRootfs();
 }
 
 /** Stops every test pool and fails the run loudly if anything of ours remains. */
 export async function teardown(): Promise<void> {
-  await stopAllPools(KEEP);
-  const left = await leftovers(undefined, KEEP);
+  await stopPool(POOL);
+  const left = await leftovers(POOL);
   if (left.length > 0) {
     throw new Error(`host pool teardown incomplete, still present:\n  ${left.join("\n  ")}`);
   }

@@ -14,8 +14,8 @@ import { parseTeam } from "../../src/team/load";
 // End-to-end plumbing: boot one pool host per person, give each person a key pair,
 // render team.yaml for those hosts, and run the real engine on it.
 
-export const POOL = "test";
-export const SUBNET = "10.213.2";
+export { POOL, SUBNET } from "./pool";
+import { POOL, SUBNET } from "./pool";
 export const ADMIN = "agent-runtime";
 
 export interface TeamEnv {

@@ -17,8 +17,7 @@ import {
   type PoolHost,
 } from "../../src/sandbox/hostPool";
 
-const POOL = "test";
-const SUBNET = "10.213.2";
+import { POOL, SUBNET } from "./pool";
 const run = promisify(execFile);
 
 async function sh(host: PoolHost, command: string): Promise<string> {
