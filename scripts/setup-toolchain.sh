@@ -27,7 +27,9 @@
 # Environment: AGENT_RUNTIME_CACHE (cache dir, see above);
 #   AGENT_RUNTIME_NODEJS_HOST_FALLBACK=1: when the pinned language host can't be
 #   fetched, build the old one that ships inside the sdk/v3 module instead
-#   (version in scripts/lib/toolchain-versions.sh; reported as such).
+#   (version in scripts/lib/toolchain-versions.sh; reported as such);
+#   AGENT_RUNTIME_TOOLCHAIN_OPTIONAL="NAME ...": components (e.g.
+#   pulumi-resource-command) whose absence doesn't make the exit status 1.
 #
 # Exit status: 0 when every component is there; 1 when at least one is
 # UNAVAILABLE (env.sh is still written and, with --print-env, still printed);
@@ -71,6 +73,16 @@ exec 9>"$CACHE/.lock"
 flock 9
 
 FAILED=0
+OPTIONAL=" ${AGENT_RUNTIME_TOOLCHAIN_OPTIONAL//,/ } "
+
+# component_failed NAME: count NAME as missing, unless the caller made it optional.
+component_failed() {
+  if [[ "$OPTIONAL" == *" $1 "* ]]; then
+    echo "    ($1 is in AGENT_RUNTIME_TOOLCHAIN_OPTIONAL: not counted as a failure)"
+  else
+    FAILED=1
+  fi
+}
 
 # report NAME STATUS VERSION PATH [NOTE]
 report() {
@@ -113,7 +125,7 @@ setup_node() {
   case "$(uname -m)" in
     x86_64 | amd64) arch=x64 ;;
     aarch64 | arm64) arch=arm64 ;;
-    *) unavailable node "v$NODE_VERSION" "no ${NODE_NPM_PACKAGE_BASE}-* package for $(uname -m)"; FAILED=1; return 0 ;;
+    *) unavailable node "v$NODE_VERSION" "no ${NODE_NPM_PACKAGE_BASE}-* package for $(uname -m)"; component_failed node; return 0 ;;
   esac
   pkg="${NODE_NPM_PACKAGE_BASE}-${arch}"
   dir="$CACHE/node-$NODE_VERSION"
@@ -132,7 +144,7 @@ setup_node() {
   else
     if ! command -v npm >/dev/null 2>&1; then
       unavailable node "v$NODE_VERSION" "npm is not on PATH; it is needed to fetch $pkg@$NODE_VERSION"
-      FAILED=1
+      component_failed node
       return 0
     fi
     local tmp="$dir.tmp.$$" log="$CACHE/build/node.log" start=$SECONDS
@@ -143,7 +155,7 @@ setup_node() {
       || [[ "$("$tmp/node_modules/$pkg/bin/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]]; then
       rm -rf "$tmp"
       unavailable node "v$NODE_VERSION" "npm install $pkg@$NODE_VERSION failed: $(tail -n 5 "$log")" "$log"
-      FAILED=1
+      component_failed node
       return 0
     fi
     rm -rf "$dir"
@@ -157,7 +169,7 @@ setup_node() {
     report npm found "$ver" "$(command -v npm)" "runs on node v$NODE_VERSION"
   else
     unavailable npm "-" "npm does not run with node v$NODE_VERSION: $ver"
-    FAILED=1
+    component_failed npm
   fi
 }
 
@@ -273,6 +285,16 @@ go_component() {
 
 pulumi_version_of() { "$1" version 2>/dev/null | head -n 1; }
 
+# "module@version" of the main module recorded in a Go binary's build info, or "?".
+# (-trimpath builds don't record -ldflags, so the -X version can't be read back.)
+go_main_module() {
+  local v=""
+  if command -v go >/dev/null 2>&1; then
+    v=$(go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $2 "@" $3; exit }') || true
+  fi
+  echo "${v:-?}"
+}
+
 setup_pulumi() {
   local sys host
   PULUMI_FOUND_DIR=""
@@ -285,10 +307,10 @@ setup_pulumi() {
   EXTRA_REPLACES=("gocloud.dev=gocloud.dev@$PULUMI_GOCLOUD_VERSION")
   if ! go_component pulumi "v$PULUMI_VERSION" "$PULUMI_PKG_MODULE" "v$PULUMI_VERSION" "$PULUMI_CLI_PACKAGE" \
     "-s -w -X $PULUMI_VERSION_SYMBOL=v$PULUMI_VERSION"; then
-    FAILED=1
+    component_failed pulumi
   elif [[ "$(pulumi_version_of "$BIN/pulumi")" != "v$PULUMI_VERSION" ]]; then
     unavailable pulumi "v$PULUMI_VERSION" "$BIN/pulumi reports '$(pulumi_version_of "$BIN/pulumi")'"
-    FAILED=1
+    component_failed pulumi
   fi
   # The dynamic-provider shim that ships next to pulumi in the official
   # distribution; it comes with the sdk/v3 module the CLI was built from.
@@ -302,7 +324,7 @@ setup_nodejs_host() {
   local name=pulumi-language-nodejs
   # A found pulumi may come with its own language host next to it.
   if [[ -n "$PULUMI_FOUND_DIR" && -x "$PULUMI_FOUND_DIR/$name" ]]; then
-    report "$name" found "v$PULUMI_VERSION" "$PULUMI_FOUND_DIR/$name"
+    report "$name" found "?" "$PULUMI_FOUND_DIR/$name" "next to pulumi; built from $(go_main_module "$PULUMI_FOUND_DIR/$name")"
     return 0
   fi
   EXTRA_REQUIRES=("$PULUMI_SDK_MODULE@v$PULUMI_VERSION" "$PULUMI_PKG_MODULE@v$PULUMI_VERSION" "gocloud.dev@$PULUMI_GOCLOUD_VERSION")
@@ -315,21 +337,22 @@ setup_nodejs_host() {
     echo "    (AGENT_RUNTIME_NODEJS_HOST_FALLBACK=1 builds the old host from $PULUMI_SDK_MODULE $PULUMI_NODEJS_HOST_FALLBACK_VERSION instead)"
     # Don't leave a fallback host from an earlier opted-in run on PATH.
     rm -f "$BIN/$name" "$BIN/.$name-"[0-9v]*.stamp
-    FAILED=1
+    component_failed "$name"
     return 0
   fi
   echo "    AGENT_RUNTIME_NODEJS_HOST_FALLBACK=1: using the host from $PULUMI_SDK_MODULE $PULUMI_NODEJS_HOST_FALLBACK_VERSION"
   EXTRA_REQUIRES=()
   EXTRA_REPLACES=()
   go_component "$name" "$PULUMI_NODEJS_HOST_FALLBACK_VERSION" "$PULUMI_SDK_MODULE" "$PULUMI_NODEJS_HOST_FALLBACK_VERSION" \
-    "$PULUMI_NODEJS_HOST_FALLBACK_PACKAGE" "-s -w -X $PULUMI_VERSION_SYMBOL=$PULUMI_NODEJS_HOST_FALLBACK_VERSION" || FAILED=1
+    "$PULUMI_NODEJS_HOST_FALLBACK_PACKAGE" "-s -w -X $PULUMI_VERSION_SYMBOL=$PULUMI_NODEJS_HOST_FALLBACK_VERSION" || component_failed "$name"
 }
 
 setup_command_provider() {
   local name=pulumi-resource-command sys
-  # One on PATH counts if its build info records the pinned version ldflag.
-  if sys=$(which_outside_cache "$name") && command -v go >/dev/null 2>&1 \
-    && go version -m "$sys" 2>/dev/null | grep -qE -- "${PULUMI_COMMAND_VERSION_SYMBOL//./\\.}=${PULUMI_COMMAND_VERSION//./\\.}([\" ]|\$)" \
+  # One on PATH counts if its Go build info says it was built from the pinned
+  # commit of the provider module (as this script builds it).
+  if sys=$(which_outside_cache "$name") \
+    && [[ "$(go_main_module "$sys")" == "$PULUMI_COMMAND_MODULE@"*"-$PULUMI_COMMAND_REF" ]] \
     && binary_runs "$sys"; then
     report "$name" found "$PULUMI_COMMAND_VERSION" "$sys"
     return 0
@@ -337,7 +360,7 @@ setup_command_provider() {
   EXTRA_REQUIRES=()
   EXTRA_REPLACES=()
   go_component "$name" "$PULUMI_COMMAND_VERSION" "$PULUMI_COMMAND_MODULE" "$PULUMI_COMMAND_REF" \
-    "$PULUMI_COMMAND_PACKAGE" "-s -w -X $PULUMI_COMMAND_VERSION_SYMBOL=$PULUMI_COMMAND_VERSION" || FAILED=1
+    "$PULUMI_COMMAND_PACKAGE" "-s -w -X $PULUMI_COMMAND_VERSION_SYMBOL=$PULUMI_COMMAND_VERSION" || component_failed "$name"
 }
 
 # ---------------------------------------------------------------------------
