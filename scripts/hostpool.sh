@@ -148,7 +148,9 @@ ssh_opts() { # known_hosts key
 ssh_probe() { # pool address
   local lib=$LIB_DIR/$1 opts
   mapfile -t opts < <(ssh_opts "$lib/known_hosts" "$lib/id_ed25519")
-  timeout 8 ssh "${opts[@]}" "root@$2" true </dev/null >/dev/null 2>&1
+  # After provisioning, root login is off and the provisioner account has the pool key.
+  timeout 8 ssh "${opts[@]}" "root@$2" true </dev/null >/dev/null 2>&1 ||
+    timeout 8 ssh "${opts[@]}" "agent-runtime@$2" true </dev/null >/dev/null 2>&1
 }
 
 # sshd answers before boot is over (auditd is still flapping, user sessions may not be

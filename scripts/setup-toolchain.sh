@@ -73,7 +73,8 @@ exec 9>"$CACHE/.lock"
 flock 9
 
 FAILED=0
-OPTIONAL=" ${AGENT_RUNTIME_TOOLCHAIN_OPTIONAL//,/ } "
+OPTIONAL=${AGENT_RUNTIME_TOOLCHAIN_OPTIONAL:-}
+OPTIONAL=" ${OPTIONAL//,/ } "
 
 # component_failed NAME: count NAME as missing, unless the caller made it optional.
 component_failed() {

@@ -14,9 +14,13 @@ import { ensureEtFixture } from "../sandbox/etFixture";
 // provisioned by the real engine. State (keys, generated team.yaml, Pulumi backend)
 // lives in /var/lib/agent-runtime/sandbox and survives between commands.
 
-const POOL = "sandbox";
+/** Host pool the sandbox owns (tests use others). */
+export const SANDBOX_POOL = "sandbox";
+const POOL = SANDBOX_POOL;
 const SUBNET = "10.213.1";
-const STATE = process.env.AGENT_RUNTIME_SANDBOX_STATE ?? "/var/lib/agent-runtime/sandbox";
+/** Keys, the generated team.yaml and the engine state of the sandbox. */
+export const SANDBOX_STATE = process.env.AGENT_RUNTIME_SANDBOX_STATE ?? "/var/lib/agent-runtime/sandbox";
+const STATE = SANDBOX_STATE;
 const STACK = "sandbox";
 
 /** Entry point for `sandbox …`. */
@@ -87,18 +91,21 @@ async function up(teamFile: string): Promise<number> {
   });
   const generated = path.join(STATE, "team.yaml");
   writeFileSync(generated, teamYaml);
-  const adminKey = hosts[0]!.privateKeyPath;
-  const stack = await openStack({
-    stateDir: path.join(STATE, "engine"),
-    stackName: STACK,
-    config: { teamFile: generated, adminPublicKey: readFileSync(`${adminKey}.pub`, "utf8").trim() },
-    secrets: { adminPrivateKey: readFileSync(adminKey, "utf8") },
-  });
+  const stack = await sandboxStack(generated, hosts[0]!.privateKeyPath);
   console.error("sandbox: pulumi up …");
   const result = await stack.up({ onOutput: (s) => process.stderr.write(s) });
   console.error(`sandbox: up ${result.summary.result}`);
   console.log(nextSteps(plan, hosts));
   return 0;
+}
+
+/** The sandbox stack: executor "ssh" with the pool key (see components/sshExecutor.ts). */
+function sandboxStack(teamFile: string, adminKey: string) {
+  return openStack({
+    stateDir: path.join(STATE, "engine"),
+    stackName: STACK,
+    config: { teamFile, executor: "ssh", adminKeyPath: adminKey, adminPublicKey: readFileSync(`${adminKey}.pub`, "utf8").trim() },
+  });
 }
 
 async function healthyHosts(names: string[]): Promise<PoolHost[] | undefined> {
@@ -135,14 +142,7 @@ async function down(): Promise<number> {
   const engine = path.join(STATE, "engine");
   const hosts = await poolStatus(POOL).catch(() => []);
   if (existsSync(engine) && hosts.some((h) => h.reachable)) {
-    const generated = path.join(STATE, "team.yaml");
-    const adminKey = hosts[0]!.privateKeyPath;
-    const stack = await openStack({
-      stateDir: engine,
-      stackName: STACK,
-      config: { teamFile: generated, adminPublicKey: readFileSync(`${adminKey}.pub`, "utf8").trim() },
-      secrets: { adminPrivateKey: readFileSync(adminKey, "utf8") },
-    });
+    const stack = await sandboxStack(path.join(STATE, "team.yaml"), hosts[0]!.privateKeyPath);
     console.error("sandbox: pulumi destroy …");
     await stack.destroy({ onOutput: (s) => process.stderr.write(s) });
   }
