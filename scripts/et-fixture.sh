@@ -7,14 +7,15 @@
 #   et-fixture.sh build   # build once (cached), print the fixture directory
 #
 # The directory holds: repo/ (flat repo: the .deb, Packages, Release, InRelease),
-# signing-key.asc (the repo's armored public key), decoy-key.asc (a second public key
-# that signs nothing, for "wrong pinned key" tests) and gnupg/ (GNUPGHOME, no passphrase).
+# signing-key.asc (the repo's armored public key), package-version, decoy-key.asc (a
+# second public key that signs nothing, for "wrong pinned key" tests) and gnupg/
+# (GNUPGHOME, no passphrase).
 set -euo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # Bump when anything below changes what is built: it is the cache key.
 readonly FIXTURE_VERSION=1
-readonly PKG_VERSION=6.2.9-agent-runtime-fixture1
+readonly PKG_VERSION=6.2.9-agent-runtime-fixture2
 readonly CACHE_DIR=${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}
 readonly DEST=$CACHE_DIR/et-fixture
 
@@ -53,7 +54,8 @@ for arg in "$@"; do
 done
 [ -r "$cfg" ] || { echo "etserver (fixture): cannot read $cfg" >&2; exit 1; }
 grep -q '^port *= *[0-9]' "$cfg" || { echo "etserver (fixture): no port in $cfg" >&2; exit 1; }
-exec sleep infinity
+# Not exec: the service's main process keeps this command line, as the real server does.
+sleep infinity
 EOF
   chmod 0755 "$root/usr/bin/etserver"
   cat >"$root/lib/systemd/system/et.service" <<'EOF'
@@ -116,6 +118,7 @@ build() {
 
   chmod -R a+rX "$tmp/repo"
   chmod 0644 "$tmp/signing-key.asc" "$tmp/decoy-key.asc"
+  printf '%s\n' "$PKG_VERSION" >"$tmp/package-version"
   printf '%s %s\n' "$FIXTURE_VERSION" "$PKG_VERSION" >"$tmp/.agent-runtime-et-fixture"
 }
 

@@ -40,14 +40,22 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# The module proxy refuses the pinned language host and the command provider (README
+# "Status"): build the language host from the last sdk/v3 that carried it, and run
+# without the command provider (the sandbox and tests use executor "ssh").
+export AGENT_RUNTIME_NODEJS_HOST_FALLBACK=${AGENT_RUNTIME_NODEJS_HOST_FALLBACK:-1}
+export AGENT_RUNTIME_TOOLCHAIN_OPTIONAL=${AGENT_RUNTIME_TOOLCHAIN_OPTIONAL:-pulumi-resource-command}
 env_file=$("$ROOT/scripts/setup-toolchain.sh" --print-env)
 # shellcheck source=/dev/null
 source "$env_file"
 
 stamp="$ROOT/node_modules/.agent-runtime-lock"
 if [[ ! -f $stamp ]] || ! cmp -s "$ROOT/package-lock.json" "$stamp"; then
-  echo "setup: npm ci (scripts ignored)"
-  (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  # `npm install` with the committed lockfile installs exactly the locked versions;
+  # `npm ci` here rejects lockfiles that lack other platforms' optional packages
+  # (rollup's), which this machine's npm never writes.
+  echo "setup: npm install from package-lock.json (scripts ignored)"
+  (cd "$ROOT" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error)
   cp "$ROOT/package-lock.json" "$stamp"
 else
   echo "setup: npm dependencies up to date"

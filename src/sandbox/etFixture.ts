@@ -14,8 +14,6 @@ import { sshExec, type PoolHost } from "./hostPool";
 export const ET_FIXTURE_SCRIPT = path.join(__dirname, "../../scripts/et-fixture.sh");
 /** Where the repo lives on each host. */
 export const ET_FIXTURE_REPO = "/srv/agent-runtime-et-repo";
-/** Version of the stand-in package (keep in step with scripts/et-fixture.sh). */
-export const ET_FIXTURE_VERSION = "6.2.9-agent-runtime-fixture1";
 /** The apt line the runtime writes to /etc/apt/sources.list.d/agent-runtime-et.list. */
 export const ET_FIXTURE_APT_LINE = `deb [signed-by=/etc/apt/keyrings/agent-runtime-et.asc] file:${ET_FIXTURE_REPO} ./`;
 
@@ -27,6 +25,11 @@ const ADMIN = "agent-runtime";
 export function buildEtFixture(): string {
   const out = execFileSync("bash", [ET_FIXTURE_SCRIPT, "build"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 5 * 60_000 });
   return out.trim().split("\n").pop()!;
+}
+
+/** Version of the stand-in `et` package, as built by scripts/et-fixture.sh. */
+export function etFixtureVersion(): string {
+  return readFileSync(path.join(buildEtFixture(), "package-version"), "utf8").trim();
 }
 
 /** A second public key that signs nothing: pinning it must make apt refuse the repo. */

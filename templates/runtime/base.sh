@@ -3,40 +3,54 @@
 # agent-session launcher and the audit watches.
 # Vars: AR_ET_SOURCE, AR_ET_APT_LINE, AR_ET_KEY, AR_ET_CFG, AR_LAUNCHER, AR_AUDIT_RULES
 AR_STEP=runtime
+# Rendered values already end in a newline: "${X%$'\n'}" writes each file with exactly
+# one, so what lands on the host is byte for byte what was rendered.
 ensure_packages tmux sudo auditd
 
 if [[ $AR_ET_SOURCE == none ]]; then
   et_status="not managed (et source: none)"
 else
   install -d -m 0755 /etc/apt/keyrings
-  printf '%s\n' "$AR_ET_KEY" | install_file /etc/apt/keyrings/agent-runtime-et.asc 0644 root:root
+  printf '%s\n' "${AR_ET_KEY%$'\n'}" | install_file /etc/apt/keyrings/agent-runtime-et.asc 0644 root:root
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
   printf '%s\n' "${AR_ET_APT_LINE//@CODENAME@/$codename}" | install_file /etc/apt/sources.list.d/agent-runtime-et.list 0644 root:root
+  et_restart=0
   if ! dpkg-query -W -f='${Status}' et 2>/dev/null | grep -q 'ok installed'; then
     # Only this source is refreshed: a host without the distro mirror still gets et.
+    # A wrong pinned key fails here, with apt's own signature error in the output.
     apt-get update -qq -o Dir::Etc::sourcelist=sources.list.d/agent-runtime-et.list \
       -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends et >/dev/null
     log "installed et"
+    et_restart=1
   fi
-  printf '%s\n' "$AR_ET_CFG" | install_file /etc/et.cfg 0644 root:root
+  cfg_before=$(cat /etc/et.cfg 2>/dev/null || true)
+  printf '%s\n' "${AR_ET_CFG%$'\n'}" | install_file /etc/et.cfg 0644 root:root
+  [[ $(cat /etc/et.cfg) == "$cfg_before" ]] || et_restart=1
   systemctl enable --quiet et.service
-  systemctl restart et.service
-  et_status="installed ($(dpkg-query -W -f='${Version}' et)), $(systemctl is-active et.service)"
+  # Restart only for a new package or config: a restart drops every live et connection,
+  # and this step re-runs whenever any part of the runtime changes.
+  if ((et_restart)) || ! systemctl is-active --quiet et.service; then
+    systemctl restart et.service
+  fi
+  et_state=$(systemctl is-active et.service || true)
+  [[ $et_state == active ]] || die "et.service is $et_state after start: $(journalctl -u et.service -n 5 --no-pager -o cat 2>&1 | tr '\n' ' ')"
+  et_status="installed ($(dpkg-query -W -f='${Version}' et)), $et_state"
 fi
 
 install -d -m 0755 /etc/systemd/journald.conf.d /var/log/journal
-if ! printf '[Journal]\nStorage=persistent\n' | cmp -s - /etc/systemd/journald.conf.d/50-agent-runtime.conf; then
-  printf '# Managed by agent-runtime: audit trail survives reboots.\n[Journal]\nStorage=persistent\n' |
-    install_file /etc/systemd/journald.conf.d/50-agent-runtime.conf 0644 root:root
+journald_conf=$'# Managed by agent-runtime: audit trail survives reboots.\n[Journal]\nStorage=persistent'
+# Compare with what we write (not a fragment of it), or journald restarts on every run.
+if ! printf '%s\n' "$journald_conf" | cmp -s - /etc/systemd/journald.conf.d/50-agent-runtime.conf; then
+  printf '%s\n' "$journald_conf" | install_file /etc/systemd/journald.conf.d/50-agent-runtime.conf 0644 root:root
   systemctl restart systemd-journald
 fi
 
-printf '%s\n' "$AR_LAUNCHER" | install_file /usr/local/bin/agent-session 0755 root:root
+printf '%s\n' "${AR_LAUNCHER%$'\n'}" | install_file /usr/local/bin/agent-session 0755 root:root
 install -d -m 0700 /var/log/sudo-io /var/backups/agent-runtime
 
 install -d -m 0750 /etc/audit/rules.d
-printf '%s\n' "$AR_AUDIT_RULES" | install_file /etc/audit/rules.d/50-agent-runtime.rules 0640 root:root
+printf '%s\n' "${AR_AUDIT_RULES%$'\n'}" | install_file /etc/audit/rules.d/50-agent-runtime.rules 0640 root:root
 if in_container; then
   # auditd needs the initial pid namespace; in a container it cannot start at all.
   audit_status="installed, not running (container)"

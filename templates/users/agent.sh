@@ -40,6 +40,6 @@ for _ in $(seq 1 50); do
 done
 systemctl is-active --quiet "user@$uid.service" || die "user@$uid.service did not start for $AR_AGENT"
 install -d -m 0750 /etc/audit/rules.d
-printf '%s\n' "$AR_AUDIT_RULES" | install_file "/etc/audit/rules.d/60-agent-runtime-$AR_AGENT.rules" 0640 root:root
+printf '%s\n' "${AR_AUDIT_RULES%$'\n'}" | install_file "/etc/audit/rules.d/60-agent-runtime-$AR_AGENT.rules" 0640 root:root
 in_container || augenrules --load >/dev/null
 echo "agent $AR_AGENT: uid $uid, slice user-$uid.slice"
