@@ -15,9 +15,9 @@ import { ensureEtFixture } from "../sandbox/etFixture";
 // lives in /var/lib/agent-runtime/sandbox and survives between commands.
 
 /** Host pool the sandbox owns (tests use others). */
-export const SANDBOX_POOL = "sandbox";
+export const SANDBOX_POOL = process.env.AGENT_RUNTIME_SANDBOX_POOL ?? "sandbox";
 const POOL = SANDBOX_POOL;
-const SUBNET = "10.213.1";
+const SUBNET = process.env.AGENT_RUNTIME_SANDBOX_SUBNET ?? "10.213.1";
 /** Keys, the generated team.yaml and the engine state of the sandbox. */
 export const SANDBOX_STATE = process.env.AGENT_RUNTIME_SANDBOX_STATE ?? "/var/lib/agent-runtime/sandbox";
 const STATE = SANDBOX_STATE;
@@ -153,7 +153,9 @@ async function down(): Promise<number> {
 }
 
 async function status(json: boolean): Promise<number> {
-  const hosts = await poolStatus(POOL).catch(() => []);
+  // Once provisioned, root login is off: the provisioner account (same pool key) is the way in.
+  const provisioned = existsSync(path.join(STATE, "engine"));
+  const hosts = (await poolStatus(POOL).catch(() => [])).map((h) => ({ ...h, adminUser: provisioned ? "agent-runtime" : h.adminUser }));
   if (json) {
     console.log(JSON.stringify(hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, adminUser: h.adminUser, keyPath: h.privateKeyPath, reachable: h.reachable })), null, 2));
   } else if (hosts.length === 0) {

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseDocument } from "yaml";
+import { runtimeScript } from "../../components/runtime";
 import { renderAgentAuditRules, renderAuditBase } from "../../src/render/runtime";
+import { sshExec } from "../../src/sandbox/hostPool";
 import { ensureEtFixture, ET_FIXTURE_APT_LINE, etFixtureDecoyKey, etFixtureVersion } from "../../src/sandbox/etFixture";
-import { asPerson, asRoot, bootTeam, configure, renderTeam, SUBNET, teardownTeam, upOps, type TeamEnv } from "./harness";
+import { ADMIN, asPerson, asRoot, bootTeam, configure, renderTeam, SUBNET, teardownTeam, upOps, type TeamEnv } from "./harness";
 
 // The runtime on each server, with the real engine on real local hosts: Eternal
 // Terminal from a pinned apt source (a local signed repo fixture with a stand-in `et`
@@ -160,8 +162,17 @@ describe.sequential("runtime on real hosts", () => {
     }
   });
 
-  test("idempotent: a second up has no operations", async () => {
+  test("idempotent: a second up has no operations; the runtime script run again restarts nothing", async () => {
     const { ops } = await upOps(env.stack!);
     expect(ops).toEqual([]);
+    // The step re-runs whenever et settings change: it must not drop live et connections
+    // or restart journald when its own files are already right.
+    const pids = "systemctl show -p MainPID --value et.service systemd-journald.service";
+    const before = await asRoot(env, WES, pids);
+    const host = env.hosts.find((h) => h.name === WES)!;
+    const again = await sshExec(host, "sudo -n bash -s", { user: ADMIN, input: runtimeScript({ port: 2022, source: "apt-repo", ...et }) });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toBe(""); // no "wrote …", no "installing …"
+    expect(await asRoot(env, WES, pids)).toBe(before);
   });
 });
