@@ -21,7 +21,7 @@ export const ET_FIXTURE_APT_LINE = `deb [signed-by=/etc/apt/keyrings/agent-runti
 // so a host that was already provisioned is reached through it instead.
 const ADMIN = "agent-runtime";
 
-/** Build the fixture if needed; returns its directory (repo/, signing-key.asc, decoy-key.asc). */
+/** Build the fixture if needed; returns its directory (repo/, signing-key.asc, package-version, decoy-key.asc). */
 export function buildEtFixture(): string {
   const out = execFileSync("bash", [ET_FIXTURE_SCRIPT, "build"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 5 * 60_000 });
   return out.trim().split("\n").pop()!;
