@@ -145,6 +145,17 @@ ssh_opts() { # known_hosts key
     -o ControlMaster=no -o ControlPath=none -o LogLevel=ERROR
 }
 
+wait_gone() { # rounds pid... — wait (0.2 s a round, bounded) until no pid is alive
+  local rounds=$1 i pid alive
+  shift
+  for ((i = 0; i < rounds; i++)); do
+    alive=0
+    for pid in "$@"; do pid_alive "$pid" && alive=1; done
+    ((alive)) || return 0
+    sleep 0.2
+  done
+}
+
 ssh_probe() { # pool address
   local lib=$LIB_DIR/$1 opts
   mapfile -t opts < <(ssh_opts "$lib/known_hosts" "$lib/id_ed25519")
@@ -284,14 +295,7 @@ down_pool() {
       fi
     fi
   done
-  for ((i = 0; i < STOP_WAIT_ROUNDS; i++)); do
-    local alive=0
-    for pid in "${nspawns[@]}" "${leaders[@]}"; do
-      pid_alive "$pid" && alive=1
-    done
-    ((alive)) || break
-    sleep 0.2
-  done
+  wait_gone "$STOP_WAIT_ROUNDS" "${nspawns[@]}" "${leaders[@]}"
   for pid in "${nspawns[@]}"; do
     if pid_alive "$pid" && is_our_nspawn "$pid" "$pool"; then
       log "nspawn $pid did not stop in time: SIGKILL"
@@ -307,14 +311,7 @@ down_pool() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
-  for ((i = 0; i < 25; i++)); do
-    local alive=0
-    for pid in "${nspawns[@]}" "${leaders[@]}"; do
-      pid_alive "$pid" && alive=1
-    done
-    ((alive)) || break
-    sleep 0.2
-  done
+  wait_gone 25 "${nspawns[@]}" "${leaders[@]}"
   local mp
   while read -r mp; do
     [[ -n $mp ]] || continue
