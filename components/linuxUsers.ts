@@ -43,7 +43,8 @@ export interface OwnerUsers {
   hopPublicKey?: pulumi.Output<string>;
 }
 
-/** Pass 1: the owner's human user, their agent user, and their hop key and ssh config. */
+/** Pass 1: the owner's human user, their agent user, and their hop key and ssh config
+ *  (two steps: the key never changes, so a new hop target never touches visitors' keys). */
 export function createOwnerUsers(server: DevServer, plan: ServerPlan, peers: Record<string, DevServer>): OwnerUsers {
   const name = plan.name;
   const opts = { parent: server, dependsOn: server.base };
@@ -58,20 +59,21 @@ export function createOwnerUsers(server: DevServer, plan: ServerPlan, peers: Rec
   );
   if (plan.hopsTo.length === 0) return { users: [human, ...agents] };
 
+  const hopKey = remoteScript(
+    `${name}-hopkey-${owner.name}`,
+    { connection: server.connection, script: renderScript("hop/hopkey.sh", { AR_USER: owner.name }), undo: renderScript("hop/remove.sh", { AR_USER: owner.name }) },
+    { parent: server, dependsOn: [human] },
+  );
   const hostsFile = pulumi
     .all(plan.hopsTo.map((peer) => peers[peer]!.address))
     .apply((addresses) => plan.hopsTo.map((peer, i) => [peer, addresses[i], peers[peer]!.port, peers[peer]!.hostKey ?? ""].join(" ").trimEnd()).join("\n"));
   const hop = remoteScript(
     `${name}-hop-${owner.name}`,
-    {
-      connection: server.connection,
-      script: hostsFile.apply((hosts) => renderScript("hop/hopkey.sh", { AR_USER: owner.name, AR_HOSTS: hosts })),
-      undo: renderScript("hop/remove.sh", { AR_USER: owner.name }),
-    },
-    { parent: server, dependsOn: [human] },
+    { connection: server.connection, script: hostsFile.apply((hosts) => renderScript("hop/config.sh", { AR_USER: owner.name, AR_HOSTS: hosts })) },
+    { parent: server, dependsOn: [hopKey] },
   );
-  const hopPublicKey = hop.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
-  return { users: [human, ...agents, hop], hopPublicKey };
+  const hopPublicKey = hopKey.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
+  return { users: [human, ...agents, hopKey, hop], hopPublicKey };
 }
 
 /** Pass 2: humans who visit this server (leads, mentors), each with their hop key. */

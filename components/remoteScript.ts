@@ -30,6 +30,9 @@ export interface RemoteScriptArgs {
   undo?: pulumi.Input<string>;
   /** Keep stdout out of the engine's log (it still lands in state: never print secrets). */
   quiet?: boolean;
+  /** One line a reviewer should see in `pulumi preview --diff` (e.g. the sudoers rules),
+   *  which otherwise elides long scripts on create. */
+  summary?: string;
 }
 
 /** A step's resource: either executor gives the script's stdout. */
@@ -41,7 +44,7 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
   if (c.ssh) {
     return new SshStep(
       name,
-      { host: c.host, port: c.port, user: c.user, keyPath: c.ssh.keyPath, hostKey: c.ssh.hostKey, script: args.script, undo: args.undo, triggers: c.identity ? [c.identity] : [] },
+      { host: c.host, port: c.port, user: c.user, keyPath: c.ssh.keyPath, hostKey: c.ssh.hostKey, script: args.script, undo: args.undo, triggers: c.identity ? [c.identity] : [], summary: args.summary },
       opts,
     );
   }
@@ -56,7 +59,8 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
         dialErrorLimit: 10,
         perDialTimeout: 15,
       },
-      create: "sudo -n bash -s",
+      // A trailing comment is inert for the shell and visible in the preview.
+      create: args.summary ? `sudo -n bash -s # ${args.summary.replace(/\n/g, "; ")}` : "sudo -n bash -s",
       stdin: args.script,
       delete: args.undo ? pulumi.output(args.undo).apply((u) => `sudo -n bash -c ${shq(u)}`) : undefined,
       addPreviousOutputInEnv: false,

@@ -25,6 +25,8 @@ export interface SshStepInputs {
   triggers?: pulumi.Input<pulumi.Input<string>[]>;
   /** Connection attempts before giving up (1 s apart). */
   tries?: pulumi.Input<number>;
+  /** What a reviewer should see in a preview (not run). */
+  summary?: pulumi.Input<string>;
 }
 
 interface Props {
@@ -37,6 +39,7 @@ interface Props {
   undo?: string;
   triggers?: string[];
   tries?: number;
+  summary?: string;
   stdout?: string;
 }
 
@@ -90,7 +93,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: Props, news: Props) {
     const same = (k: keyof Props) => JSON.stringify(olds[k] ?? null) === JSON.stringify(news[k] ?? null);
     const replaces = same("triggers") ? [] : ["triggers"];
-    const changed = (["host", "port", "user", "keyPath", "hostKey", "script", "undo", "tries"] as const).filter((k) => !same(k));
+    const changed = (["host", "port", "user", "keyPath", "hostKey", "script", "undo", "tries", "summary"] as const).filter((k) => !same(k));
     return { changes: replaces.length > 0 || changed.length > 0, replaces, deleteBeforeReplace: false };
   },
   async update(_id: string, _olds: Props, news: Props) {
@@ -105,6 +108,6 @@ const provider: pulumi.dynamic.ResourceProvider = {
 export class SshStep extends pulumi.dynamic.Resource {
   declare readonly stdout: pulumi.Output<string>;
   constructor(name: string, args: SshStepInputs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { ...args, undo: args.undo ?? "", triggers: args.triggers ?? [], tries: args.tries ?? 3, stdout: undefined }, opts);
+    super(provider, name, { ...args, undo: args.undo ?? "", triggers: args.triggers ?? [], tries: args.tries ?? 3, summary: args.summary ?? "", stdout: undefined }, opts);
   }
 }

@@ -28,6 +28,9 @@ export function sudoersFiles(plan: ServerPlan, broken: readonly string[] = []): 
   );
 }
 
+/** The rule lines of a sudoers file (what a reviewer must see). */
+export const rulesOf = (content: string) => content.split("\n").filter((l) => / ALL=\(/.test(l)).join("\n");
+
 /** Defaults file plus one validated file per human; each waits for the users it names. */
 export function writeSudoers(server: DevServer, plan: ServerPlan, users: pulumi.Resource[], broken: readonly string[] = []): pulumi.Resource[] {
   const conn = server.connection;
@@ -40,7 +43,7 @@ export function writeSudoers(server: DevServer, plan: ServerPlan, users: pulumi.
     const file = sudoersFileName(human);
     return remoteScript(
       `${plan.name}-sudoers-${human}`,
-      { connection: conn, script: sudoersScript(file, content), undo: removeFile(file) },
+      { connection: conn, script: sudoersScript(file, content), undo: removeFile(file), summary: rulesOf(content) },
       { parent: server, dependsOn: [defaults, ...users] },
     );
   });

@@ -91,6 +91,7 @@ async function up(teamFile: string): Promise<number> {
   });
   const generated = path.join(STATE, "team.yaml");
   writeFileSync(generated, teamYaml);
+  writeFileSync(path.join(STATE, "source-team.yaml"), source); // the base of `agent-runtime preview`
   const stack = await sandboxStack(generated, hosts[0]!.privateKeyPath);
   console.error("sandbox: pulumi up …");
   const result = await stack.up({ onOutput: (s) => process.stderr.write(s) });
@@ -98,6 +99,35 @@ async function up(teamFile: string): Promise<number> {
   console.log(nextSteps(plan, hosts));
   return 0;
 }
+
+/** What `pulumi preview --diff` on the running sandbox says about a head team file. */
+export async function previewSandbox(headFile: string): Promise<{ stdout: string; changeSummary: Record<string, number> }> {
+  const hosts = await poolStatus(POOL);
+  if (!existsSync(path.join(STATE, "engine")) || hosts.length === 0) throw new Error("no sandbox running (run: agent-runtime sandbox up)");
+  const source = readFileSync(headFile, "utf8");
+  const parsed = parseTeam(source, headFile);
+  if (!parsed.ok) throw new Error(parsed.errors.map(formatError).join("\n"));
+  const et = await ensureEtFixture(hosts, SUBNET);
+  const head = path.join(STATE, "preview-team.yaml");
+  writeFileSync(
+    head,
+    sandboxTeamYaml(source, {
+      hosts: hosts.map((h) => ({ owner: h.name.replace(/^dev-/, ""), address: h.address, hostPublicKey: h.hostPublicKey })),
+      personKeys: personKeys(planTeam(parsed.team)),
+      et,
+    }),
+  );
+  const stack = await sandboxStack(head, hosts[0]!.privateKeyPath);
+  try {
+    const r = await stack.preview({ diff: true, color: "never" });
+    return { stdout: r.stdout, changeSummary: r.changeSummary as Record<string, number> };
+  } finally {
+    await stack.setConfig("agent-runtime:teamFile", { value: path.join(STATE, "team.yaml") }); // back to what is applied
+  }
+}
+
+/** The team file the sandbox last applied (the base of a preview). */
+export const sandboxSourceTeam = () => path.join(STATE, "source-team.yaml");
 
 /** The sandbox stack: executor "ssh" with the pool key (see components/sshExecutor.ts). */
 function sandboxStack(teamFile: string, adminKey: string) {

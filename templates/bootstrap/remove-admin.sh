@@ -4,7 +4,8 @@
 AR_STEP=bootstrap-remove
 rm -f /etc/sudoers.d/agent-runtime-admin
 if id -u "$AR_ADMIN" >/dev/null 2>&1; then
-  pkill -KILL -u "$AR_ADMIN" 2>/dev/null || true
-  userdel --remove "$AR_ADMIN" 2>/dev/null || userdel "$AR_ADMIN"
+  home=$(getent passwd "$AR_ADMIN" | cut -d: -f6)
+  remove_user "$AR_ADMIN"
+  rm -rf -- "$home"
   log "removed $AR_ADMIN"
 fi

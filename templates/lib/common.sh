@@ -35,3 +35,19 @@ ensure_packages() {
 }
 
 in_container() { systemd-detect-virt --container --quiet; }
+
+# remove_user NAME — stop everything the user runs, then delete the account. userdel
+# refuses while a process is still exiting, so retry (bounded) after each kill.
+remove_user() {
+  local user=$1 uid
+  uid=$(id -u "$user")
+  loginctl disable-linger "$user" 2>/dev/null || true
+  loginctl terminate-user "$user" 2>/dev/null || true
+  systemctl stop "user@$uid.service" 2>/dev/null || true
+  for _ in $(seq 1 20); do
+    pkill -KILL -u "$uid" 2>/dev/null || true
+    userdel "$user" 2>/dev/null && return 0
+    sleep 0.25
+  done
+  userdel "$user" # the last try reports why
+}

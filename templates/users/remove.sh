@@ -10,6 +10,7 @@ if ! id -u "$AR_USER" >/dev/null 2>&1; then
 fi
 uid=$(id -u "$AR_USER")
 home=$(getent passwd "$AR_USER" | cut -d: -f6)
+# Stop sessions first, so the archive is consistent and nothing writes after it.
 loginctl disable-linger "$AR_USER" 2>/dev/null || true
 loginctl terminate-user "$AR_USER" 2>/dev/null || true
 systemctl stop "user@$uid.service" 2>/dev/null || true
@@ -20,12 +21,14 @@ archive="/var/backups/agent-runtime/$AR_USER-$(date -u +%Y%m%dT%H%M%SZ).tar.gz"
 paths=()
 [[ -d $home ]] && paths+=("${home#/}")
 [[ -d /var/log/sudo-io/$AR_USER ]] && paths+=("var/log/sudo-io/$AR_USER")
-if ((${#paths[@]})); then
+if ((${#paths[@]} == 0)); then
+  archive="(nothing to archive)"
+else
   tar -czf "$archive" -C / "${paths[@]}"
   chmod 0600 "$archive"
   log "archived ${paths[*]} to $archive"
 fi
-userdel "$AR_USER"
+remove_user "$AR_USER"
 [[ -d $home ]] && rm -rf -- "$home"
 rm -rf -- "/var/log/sudo-io/$AR_USER"
 rm -f "/etc/audit/rules.d/60-agent-runtime-$AR_USER.rules"

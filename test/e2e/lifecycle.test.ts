@@ -134,7 +134,7 @@ describe.sequential("lifecycle on real hosts", () => {
     });
     const { ops } = await deploy(withoutNadia);
     // Only dev-nadia's resources and the hop lists that named dev-nadia change.
-    for (const op of ops) expect(op).toMatch(/^(delete dev-nadia(-.*)?|update dev-marcus-hop-marcus|delete dev-olga-hop-olga)$/);
+    for (const op of ops) expect(op).toMatch(/^(delete dev-nadia(-.*)?|update dev-marcus-hop-marcus|delete dev-olga-hop-olga|delete dev-olga-hopkey-olga)$/);
     expect(ops).toContain("delete dev-nadia-user-nadia");
     expect(ops).toContain("delete dev-nadia-agent-nadia-agent");
 

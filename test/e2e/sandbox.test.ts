@@ -1,17 +1,21 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { parseDocument } from "yaml";
 import { leftovers, stopPool } from "../../src/sandbox/hostPool";
+import { POOL as TEST_POOL } from "./pool";
 
 // The README's first command, as a user runs it: `agent-runtime sandbox up`, the
 // printed login commands, `status --json`, `audit-access`, `down` — and nothing left
 // behind. Its own pool and state dir, so a developer's sandbox is never touched.
 
-const POOL = "sbxtest";
+// Derived from this run's pool, so two runs at once keep apart (see pool.ts).
+const POOL = `${TEST_POOL.slice(0, 6)}sb`;
+const SUBNET = process.env.AGENT_RUNTIME_TEST_SANDBOX_SUBNET ?? "10.213.6";
 const state = mkdtempSync(path.join(tmpdir(), "agent-runtime-sandbox-"));
-const env = { ...process.env, AGENT_RUNTIME_SANDBOX_POOL: POOL, AGENT_RUNTIME_SANDBOX_SUBNET: "10.213.6", AGENT_RUNTIME_SANDBOX_STATE: state };
+const env = { ...process.env, AGENT_RUNTIME_SANDBOX_POOL: POOL, AGENT_RUNTIME_SANDBOX_SUBNET: SUBNET, AGENT_RUNTIME_SANDBOX_STATE: state };
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -52,13 +56,29 @@ describe.sequential("sandbox CLI", () => {
     expect(hosts.map((h) => h.name)).toEqual(["dev-marcus", "dev-nadia", "dev-olga", "dev-wes"]);
     for (const h of hosts) {
       expect(h).toMatchObject({ port: 22, adminUser: "agent-runtime", reachable: true });
-      expect(h.address).toMatch(/^10\.213\.6\.\d+$/);
+      expect(h.address.startsWith(`${SUBNET}.`)).toBe(true);
       const probe = await sh(`ssh -i ${h.keyPath} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ${h.adminUser}@${h.address} true`);
       expect(probe.code).toBe(0);
     }
     const audit = await cli("audit-access", "--json");
     expect(audit.code, audit.stderr).toBe(0);
     expect(JSON.parse(audit.stdout).findings).toEqual([]);
+  });
+
+  test("preview: a one-mentee grant shows the access line and the rendered sudoers rule, nothing else", async () => {
+    const head = path.join(state, "head-team.yaml");
+    const doc = parseDocument(readFileSync("team.yaml", "utf8"));
+    const olga = (doc.toJS().developers as { name: string }[]).findIndex((d) => d.name === "olga");
+    doc.setIn(["developers", olga, "mentees"], doc.createNode(["nadia", "wes"]));
+    writeFileSync(head, doc.toString());
+    const pv = await cli("preview", head);
+    expect(pv.code, pv.stderr.slice(-2000)).toBe(0);
+    expect(pv.stdout).toMatch(/\+ olga → wes-agent on dev-wes/);
+    expect(pv.stdout).toContain("olga ALL=(wes-agent) NOPASSWD: ALL");
+    expect(pv.stdout).toMatch(/\+ +pulumi-nodejs:dynamic:Resource: \(create\)[\s\S]*dev-wes-sudoers-olga/);
+    expect(pv.stdout).toMatch(/2 to create/);
+    expect(pv.stdout).toMatch(/1 to update/); // olga's hop list on dev-olga
+    expect(pv.stdout).not.toMatch(/to delete|to replace/);
   });
 
   test("down destroys the stack and leaves no process, mount, namespace, bridge or route", async () => {

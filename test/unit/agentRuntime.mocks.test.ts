@@ -38,7 +38,7 @@ beforeAll(async () => {
         if (a.type === "aws:ec2/instance:Instance") extra.publicIp = ipOf(a.name);
         if (a.type === "aws:ec2/keyPair:KeyPair") extra.keyName = `${a.name}-kp`;
         // Hop steps print the hop public key last; the runtime step prints its status.
-        if (a.type === "command:remote:Command") extra.stdout = a.name.includes("-hop-") ? fixedKey(num(a.name) % 200, "hop") : "et: installed\nauditd: running";
+        if (a.type === "command:remote:Command") extra.stdout = a.name.includes("-hopkey-") ? fixedKey(num(a.name) % 200, "hop") : "et: installed\nauditd: running";
         return { id: String(num(a.name)), state: { ...a.inputs, ...extra } };
       },
       call: (a) => {
@@ -159,7 +159,7 @@ describe("team.yaml edits (mocks)", () => {
         if (!(h in fa)) expectedGone.add(`${s.name}-sudoers-${h}`);
         else if (fa[h] !== fb[h]) expectedChanged.add(`${s.name}-sudoers-${h}`);
       }
-      if (s.hopsTo.length > 0 && t.hopsTo.length === 0) expectedGone.add(`${s.name}-hop-${s.owner}`);
+      if (s.hopsTo.length > 0 && t.hopsTo.length === 0) { expectedGone.add(`${s.name}-hop-${s.owner}`); expectedGone.add(`${s.name}-hopkey-${s.owner}`); }
       else if (s.hopsTo.join() !== t.hopsTo.join()) expectedChanged.add(`${s.name}-hop-${s.owner}`);
     }
     expect(sorted([...before.names].filter((n) => !after.names.has(n)))).toEqual(sorted(expectedGone));
