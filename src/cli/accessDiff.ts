@@ -26,8 +26,8 @@ export function parseAccessDiffArgs(args: string[]): AccessDiffOptions | string 
   const opts: Partial<AccessDiffOptions> = { head: "team.yaml", format: "markdown" };
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
-    const value = inline ?? args[++i];
     if (!["--base", "--head", "--format"].includes(flag)) return `unknown argument "${args[i]}"`;
+    const value = inline ?? args[++i];
     if (value === undefined || value === "") return `${flag} needs a value`;
     if (flag === "--base") opts.base = value;
     else if (flag === "--head") opts.head = value;
