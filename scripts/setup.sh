@@ -61,6 +61,9 @@ else
   echo "setup: npm dependencies up to date"
 fi
 
+# actionlint, for the workflow lint in the unit tests (Go module proxy, cached).
+"$ROOT/scripts/lint-workflows.sh" --install
+
 if ((HOSTS)); then
   echo "setup: rootfs $("$ROOT/scripts/hostpool.sh" rootfs)"
 fi
