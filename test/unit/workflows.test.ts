@@ -2,33 +2,99 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { afterAll, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
+import { parse } from "yaml";
 
-// The PR workflow is linted here with actionlint (built by scripts/setup.sh), so a
-// broken workflow fails this suite instead of the first pull request.
+// The CI workflow is code: actionlint (built by scripts/lint-workflows.sh from the Go
+// module proxy) checks syntax, expressions and every run: script via shellcheck, and
+// the tests below pin what the workflow must do for the access diff to be trustworthy.
 
-const dir = mkdtempSync(path.join(tmpdir(), "workflows-"));
+const ROOT = path.join(__dirname, "..", "..");
+const LINT = path.join(ROOT, "scripts", "lint-workflows.sh");
+const WORKFLOW = path.join(ROOT, ".github", "workflows", "access-diff.yml");
+const text = readFileSync(WORKFLOW, "utf8");
+const dir = mkdtempSync(path.join(tmpdir(), "workflows-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const lint = (target?: string) => spawnSync("bash", ["scripts/lint-workflows.sh", ...(target ? [target] : [])], { encoding: "utf8", timeout: 120_000 });
 
-test("the workflows lint clean", () => {
-  const r = lint();
-  expect(r.stdout + r.stderr).not.toMatch(/\[[a-z-]+\]/); // actionlint prints [rule] per finding
-  expect(r.status).toBe(0);
+const lint = (...args: string[]) => spawnSync("bash", [LINT, ...args], { encoding: "utf8", timeout: 290_000 });
+// The first run may build actionlint (go install from the proxy): allow minutes, not seconds.
+const BUILD_TIMEOUT = 300_000;
+
+/** The workflow with `from` replaced by `to`, written to its own temp dir; fails when `from` is not there. */
+function brokenCopy(from: string | RegExp, to: string): string {
+  const next = text.replace(from, to);
+  if (next === text) throw new Error(`brokenCopy: ${String(from)} not found`);
+  const d = mkdtempSync(path.join(dir, "wf-"));
+  writeFileSync(path.join(d, "access-diff.yml"), next);
+  return d;
+}
+
+describe("actionlint", () => {
+  test("the repository's workflows pass", () => {
+    const r = lint();
+    expect(r.stdout + r.stderr).not.toMatch(/\.yml:\d+:\d+:/);
+    expect(r.status).toBe(0);
+  }, BUILD_TIMEOUT);
+
+  test.each([
+    ["an expression typo", "${{ github.base_ref }}", "${{ github.base_reff }}", /property "base_reff" is not defined/],
+    ["a shell syntax error in run:", "            exit 1\n          fi", "            exit 1\n", /shellcheck reported issue/],
+    ["an unknown job key", "    runs-on: ubuntu-24.04\n    timeout-minutes: 15", "    runs-onn: ubuntu-24.04\n    timeout-minutes: 15", /unexpected key "runs-onn"/],
+  ])("a copy with %s is rejected", (_what, from, to, message) => {
+    const r = lint(brokenCopy(from, to));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(message);
+  }, BUILD_TIMEOUT);
 });
 
-test("a broken copy is rejected (the lint can fail)", () => {
-  const text = readFileSync(".github/workflows/access-diff.yml", "utf8").replace("runs-on: ubuntu-24.04", "runs-on: ubuntu-24.04\n    step: []");
-  writeFileSync(path.join(dir, "broken.yml"), text.replace("${{ github.base_ref }}", "${{ github.no_such_context }}"));
-  const r = lint(dir);
-  expect(r.status).not.toBe(0);
-  expect(r.stdout).toMatch(/unexpected key "step"|no_such_context/);
-});
+describe("what the workflow does", () => {
+  type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string };
+  const wf = parse(text) as {
+    on: { pull_request: { paths: string[] } };
+    permissions: Record<string, string>;
+    jobs: Record<string, { steps: Step[]; if?: string }>;
+  };
+  const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
+  const diffSteps = wf.jobs["access-diff"]!.steps;
 
-test("the workflow runs validate and access-diff, comments once, and previews with the official action", () => {
-  const text = readFileSync(".github/workflows/access-diff.yml", "utf8");
-  expect(text).toMatch(/npx agent-runtime validate team\.yaml/);
-  expect(text).toMatch(/npx agent-runtime access-diff --base "origin\/\$BASE_REF" --format markdown/);
-  expect(text).toMatch(/uses: marocchino\/sticky-pull-request-comment@v2/);
-  expect(text).toMatch(/uses: pulumi\/actions@v6[\s\S]*command: preview[\s\S]*diff: true[\s\S]*comment-on-pr: true/);
+  test("runs on pull requests touching team.yaml or the program", () => {
+    expect(wf.on.pull_request.paths).toEqual(expect.arrayContaining(["team.yaml", "index.ts", "components/**", "src/**", "templates/**", "policy/**"]));
+    expect(wf.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+  });
+
+  test("every action is pinned to a commit SHA or an exact release", () => {
+    const uses = steps.flatMap((s) => (s.uses ? [s.uses] : []));
+    expect(uses.length).toBeGreaterThanOrEqual(6);
+    for (const u of uses) expect(u).toMatch(/@([0-9a-f]{40}|v\d+\.\d+\.\d+)$/);
+  });
+
+  test("history for git show, Node 22, npm ci without scripts, validate, then the diff from the base branch", () => {
+    expect(diffSteps[0]).toMatchObject({ uses: expect.stringMatching(/^actions\/checkout@/), with: { "fetch-depth": 0 } });
+    expect(diffSteps[1]).toMatchObject({ uses: expect.stringMatching(/^actions\/setup-node@/), with: { "node-version": 22 } });
+    const runs = diffSteps.flatMap((s) => (s.run ? [s.run] : []));
+    expect(runs[0]).toBe("npm ci --ignore-scripts");
+    expect(runs[1]).toBe("npx agent-runtime validate team.yaml");
+    expect(runs[2]).toContain('npx agent-runtime access-diff --base "origin/$BASE_REF" --format markdown > diff.md');
+    expect(diffSteps.find((s) => s.run?.includes("access-diff"))!.env).toEqual({ BASE_REF: "${{ github.base_ref }}" });
+  });
+
+  test("the diff is one sticky comment, updated rather than duplicated", () => {
+    const post = diffSteps.find((s) => s.uses?.startsWith("marocchino/sticky-pull-request-comment@"))!;
+    expect(post.with).toEqual({ header: "agent-runtime-access-diff", path: "diff.md" });
+    expect(post.if).toContain("always()");
+  });
+
+  test("pulumi preview --diff through pulumi/actions v6, commenting on the PR, with the policy pack", () => {
+    const preview = wf.jobs.preview!.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
+    expect(preview.uses).toMatch(/^pulumi\/actions@v6\./);
+    expect(preview.with).toMatchObject({
+      command: "preview",
+      diff: true,
+      "comment-on-pr": true,
+      "stack-name": "${{ vars.PULUMI_STACK }}",
+      "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}",
+      policyPacks: "policy/analyzer.sh",
+    });
+    expect(wf.jobs.preview!.if).toContain("vars.PULUMI_STACK != ''");
+  });
 });
