@@ -64,6 +64,12 @@ function personKeys(plan: TeamPlan): Record<string, string> {
   );
 }
 
+/** The team file as the sandbox applies it: pool hosts, sandbox keys, the et fixture repo. */
+async function writeSandboxTeam(source: string, plan: TeamPlan, hosts: PoolHost[], file: string): Promise<void> {
+  const et = await ensureEtFixture(hosts, SUBNET);
+  writeFileSync(file, sandboxTeamYaml(source, { hosts, personKeys: personKeys(plan), et }));
+}
+
 async function up(teamFile: string): Promise<number> {
   const source = readFileSync(teamFile, "utf8");
   const parsed = parseTeam(source, teamFile);
@@ -83,14 +89,8 @@ async function up(teamFile: string): Promise<number> {
     rmSync(path.join(STATE, "engine"), { recursive: true, force: true });
     hosts = await startPool({ pool: POOL, subnet: SUBNET, names });
   }
-  const et = await ensureEtFixture(hosts, SUBNET);
-  const teamYaml = sandboxTeamYaml(source, {
-    hosts: hosts.map((h) => ({ owner: h.name.replace(/^dev-/, ""), address: h.address, hostPublicKey: h.hostPublicKey })),
-    personKeys: personKeys(plan),
-    et,
-  });
   const generated = path.join(STATE, "team.yaml");
-  writeFileSync(generated, teamYaml);
+  await writeSandboxTeam(source, plan, hosts, generated);
   writeFileSync(path.join(STATE, "source-team.yaml"), source); // the base of `agent-runtime preview`
   const stack = await sandboxStack(generated, hosts[0]!.privateKeyPath);
   console.error("sandbox: pulumi up …");
@@ -107,16 +107,8 @@ export async function previewSandbox(headFile: string): Promise<{ stdout: string
   const source = readFileSync(headFile, "utf8");
   const parsed = parseTeam(source, headFile);
   if (!parsed.ok) throw new Error(parsed.errors.map(formatError).join("\n"));
-  const et = await ensureEtFixture(hosts, SUBNET);
   const head = path.join(STATE, "preview-team.yaml");
-  writeFileSync(
-    head,
-    sandboxTeamYaml(source, {
-      hosts: hosts.map((h) => ({ owner: h.name.replace(/^dev-/, ""), address: h.address, hostPublicKey: h.hostPublicKey })),
-      personKeys: personKeys(planTeam(parsed.team)),
-      et,
-    }),
-  );
+  await writeSandboxTeam(source, planTeam(parsed.team), hosts, head);
   const stack = await sandboxStack(head, hosts[0]!.privateKeyPath);
   try {
     const r = await stack.preview({ diff: true, color: "never" });

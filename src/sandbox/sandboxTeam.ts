@@ -1,12 +1,13 @@
 import { parseDocument } from "yaml";
+import { serverName } from "../plan/access";
 
 // The sandbox runs the example team on local hosts: same people and grants, but every
 // server is an `existing` host from the pool, and each person's keys are replaced by a
 // key pair the sandbox generated (so you can log in as them). Comments survive.
 
+/** A pool host; its name is the server name (`dev-<owner>`). */
 export interface SandboxHost {
-  /** Owner (developer name) this host serves. */
-  owner: string;
+  name: string;
   address: string;
   hostPublicKey: string;
 }
@@ -27,7 +28,7 @@ export function sandboxTeamYaml(text: string, opts: SandboxTeamOptions): string 
   const count = devs?.items.length ?? 0;
   for (let i = 0; i < count; i++) {
     const name = String(doc.getIn(["developers", i, "name"]));
-    const host = opts.hosts.find((h) => h.owner === name);
+    const host = opts.hosts.find((h) => h.name === serverName(name));
     if (!host) throw new Error(`sandbox: no host for developer "${name}"`);
     doc.setIn(["developers", i, "server"], doc.createNode({ provider: "existing", host: host.address, port: 22, adminUser: "root", hostKey: host.hostPublicKey.trim() }));
     const key = opts.personKeys[name];

@@ -4,7 +4,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { checkTeam, sizeBytes } from "./checks";
 import { LIMIT_DEFAULTS, MEMORY_HIGH_FRACTION, SERVER_DEFAULTS } from "./defaults";
-import { Locator, quoted, suggest, TeamValidationError, type PathPart, type TeamError } from "./errors";
+import { formatPath, Locator, quoted, suggest, TeamValidationError, type PathPart, type TeamError } from "./errors";
 import type { Person, ResolvedLimits, ServerSpec, Source, Team } from "./model";
 import { TeamSchema, type Limits, type TeamInput } from "./schema";
 import { parsePublicKey } from "./sshKeys";
@@ -108,7 +108,7 @@ function step(s: unknown, p: PathPart): unknown {
 }
 
 function normalize(input: TeamInput, at: Locator): Team {
-  const src = (path: PathPart[]): Source => ({ line: at.position(path).line, path: pathString(path) });
+  const src = (path: PathPart[]): Source => ({ line: at.position(path).line, path: formatPath(path) });
   const people: Person[] = input.developers.map((d, i) => {
     const provider = d.server?.provider ?? input.defaults.provider;
     const merged = { ...SERVER_DEFAULTS[provider], ...input.defaults.server[provider], ...d.server, provider };
@@ -150,8 +150,4 @@ function pick(s: Record<string, unknown> & { provider: string }): ServerSpec {
 export function resolveLimits(l: Limits): ResolvedLimits {
   const memoryHigh = l.memoryHigh ?? `${Math.floor((sizeBytes(l.memory) * MEMORY_HIGH_FRACTION) / 1024 ** 2)}M`;
   return { cpu: l.cpu, memory: l.memory, memoryHigh, tasks: l.tasks };
-}
-
-function pathString(path: PathPart[]): string {
-  return path.reduce<string>((s, p) => (typeof p === "number" ? `${s}[${p}]` : s ? `${s}.${p}` : p), "");
 }

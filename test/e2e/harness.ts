@@ -51,7 +51,7 @@ export async function teardownTeam(env: TeamEnv | undefined): Promise<void> {
 export function renderTeam(env: TeamEnv, text: string, et?: { aptLine: string; signingKey: string }): { yaml: string; plan: TeamPlan } {
   const people = Object.keys(env.keys);
   const yaml = sandboxTeamYaml(text, {
-    hosts: env.hosts.map((h) => ({ owner: h.name.replace(/^dev-/, ""), address: h.address, hostPublicKey: h.hostPublicKey })),
+    hosts: env.hosts,
     personKeys: Object.fromEntries(people.map((p) => [p, readFileSync(`${env.keys[p]}.pub`, "utf8")])),
     et,
   });

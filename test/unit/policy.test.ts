@@ -194,7 +194,7 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy/an
     writeFileSync(
       teamFile,
       sandboxTeamYaml(readFileSync(path.join(ROOT, "team.yaml"), "utf8"), {
-        hosts: people.map((owner, i) => ({ owner, address: `192.0.2.${10 + i}`, hostPublicKey: pub })),
+        hosts: people.map((owner, i) => ({ name: `dev-${owner}`, address: `192.0.2.${10 + i}`, hostPublicKey: pub })),
         personKeys: Object.fromEntries(people.map((p, i) => [p, fixedKey(i + 1, `${p}@test`)])),
       }),
     );
