@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { AgentRuntime } from "./components/agentRuntime";
 import { allGrants, planTeam } from "./src/plan/access";
 import { publicKeyOfPrivate } from "./src/team/adminKey";
+import { ARCHIVE_DIR_DEFAULT } from "./src/team/defaults";
 import { loadTeamOrThrow } from "./src/team/load";
 
 // The only place that reads stack config; everything below gets plain values.
@@ -23,11 +24,15 @@ const adminKeyPath = executor === "ssh" ? config.require("adminKeyPath") : undef
 const adminPrivateKey =
   executor === "ssh" ? pulumi.secret("") : config.requireSecret("adminPrivateKey").apply((key) => checkKeyPair(key, adminPublicKey));
 
+// Offboarding archives are copied here before a server's users (and cloud machine) go.
+const archiveDir = path.resolve(config.get("archiveDir") ?? ARCHIVE_DIR_DEFAULT);
+
 const runtime = new AgentRuntime(team.name, {
   plan,
   admin: { privateKey: adminPrivateKey, publicKey: adminPublicKey, keyPath: adminKeyPath },
   et: team.et,
   allowFrom: team.allowFrom,
+  archiveDir,
   faults: config.getObject<{ sshd?: boolean; sudoers?: string[] }>("testFaults"),
 });
 

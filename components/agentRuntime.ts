@@ -16,6 +16,8 @@ export interface AgentRuntimeArgs {
   readonly allowFrom: readonly string[];
   /** Test-only fault injection (see README "Testing"). Defaults to none. */
   readonly faults?: Faults;
+  /** Where offboarding archives are copied (absolute path; see DevServerArgs.archiveDir). */
+  readonly archiveDir: string;
 }
 
 /** What a person needs per server: its address and ready-to-paste client config. */
@@ -55,7 +57,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
         s.name,
         new DevServer(
           s.name,
-          { plan: s, team: args.plan.team, admin: args.admin, et: args.et, allowFrom: args.allowFrom, faults: args.faults, hcloudSshKeyId: hcloudKey?.id },
+          { plan: s, team: args.plan.team, admin: args.admin, et: args.et, allowFrom: args.allowFrom, faults: args.faults, archiveDir: args.archiveDir, hcloudSshKeyId: hcloudKey?.id },
           { parent: this },
         ),
       ]),

@@ -1,12 +1,13 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServerPlan } from "../src/plan/access";
-import { renderScript } from "../src/render/script";
+import { renderScript, shq } from "../src/render/script";
 import type { SshdSettings } from "../src/render/sshd";
 import type { EtSettings } from "../src/team/model";
 import { createCloudHost } from "./cloudHost";
 import type { Connection } from "./remoteScript";
 import { remoteScript } from "./remoteScript";
+import { LocalStep } from "./localStep";
 import { SshStep } from "./sshExecutor";
 import { installRuntime } from "./runtime";
 import { hardenSshd } from "./sshd";
@@ -44,6 +45,9 @@ export interface DevServerArgs {
   /** hcloud only: the team's one SshKey id (Hetzner allows one key per fingerprint per project). */
   readonly hcloudSshKeyId?: pulumi.Input<string>;
   readonly faults?: Faults;
+  /** Where offboarding archives are copied before this server's steps (and, for cloud
+   *  servers, the machine) are deleted: `<archiveDir>/<server>/`. Absolute path. */
+  readonly archiveDir: string;
 }
 
 /**
@@ -82,7 +86,8 @@ export class DevServer extends pulumi.ComponentResource {
     const admin = this.bootstrapAdmin(name, args, bootstrapConn, adminUser, firstUser, ready);
     const runtime = installRuntime(`${name}-runtime`, { connection: this.connection, et: args.et }, { parent: this, dependsOn: [admin] });
     const sshd = hardenSshd(`${name}-sshd`, { connection: this.connection, admin: adminUser, settings: args.sshd, broken: args.faults?.sshd }, { parent: this, dependsOn: [admin] });
-    this.base = [runtime, sshd];
+    const archives = this.keepArchives(name, args, adminUser, admin);
+    this.base = [runtime, sshd, archives];
     this.runtimeStatus = runtime.stdout;
     this.registerOutputs({ address: this.address, runtimeStatus: this.runtimeStatus });
   }
@@ -118,6 +123,21 @@ export class DevServer extends pulumi.ComponentResource {
       `${name}-ready`,
       { create: "bash -s", stdin: script, environment: { AR_KEY: pulumi.secret(args.admin.privateKey) }, logging: "stdoutAndStderr" },
       { parent: this, dependsOn: after, additionalSecretOutputs: ["environment"] },
+    );
+  }
+
+  /** Offboarding archives outlive the server: on delete, copy them to archiveDir. Every
+   *  user step depends on this one, so it is deleted after them and before the machine. */
+  private keepArchives(name: string, args: DevServerArgs, adminUser: string, admin: pulumi.Resource): pulumi.Resource {
+    const undo = this.address.apply((address) =>
+      renderScript("gate/pull-archives.sh", { AR_HOST: address, AR_PORT: this.port, AR_USER: adminUser, AR_HOST_KEY: this.hostKey ?? "", AR_DEST: `${args.archiveDir}/${name}` }),
+    );
+    const opts = { parent: this, dependsOn: [admin] };
+    if (args.admin.keyPath) return new LocalStep(`${name}-archives`, { script: "", undo, environment: { AR_KEY_PATH: args.admin.keyPath } }, opts);
+    return new command.local.Command(
+      `${name}-archives`,
+      { create: "true", delete: undo.apply((u) => `bash -c ${shq(u)}`), environment: { AR_KEY: pulumi.secret(args.admin.privateKey) }, logging: "stdoutAndStderr" },
+      { ...opts, additionalSecretOutputs: ["environment"] },
     );
   }
 

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AgentPlan, HumanPlan, ServerPlan } from "../src/plan/access";
 import { renderAgentAuditRules, sliceProperties } from "../src/render/runtime";
 import { renderScript } from "../src/render/script";
+import { ARCHIVE_LIMITS } from "../src/team/defaults";
 import { authorizedKeyLine } from "../src/team/sshKeys";
 import type { DevServer } from "./devServer";
 import { remoteScript } from "./remoteScript";
@@ -16,8 +17,8 @@ export function authorizedKeys(human: HumanPlan, hopKey?: string): string {
 }
 
 /** The script that creates or updates one human user (exported for render tests). */
-export function humanScript(human: string, keys: string): string {
-  return renderScript("users/human.sh", { AR_USER: human, AR_KEYS: keys });
+export function humanScript(human: string, keys: string, forwarding = false): string {
+  return renderScript("users/human.sh", { AR_USER: human, AR_KEYS: keys, AR_FORWARDING: forwarding ? "yes" : "no" });
 }
 
 /** The script that creates or updates one agent user with its limits and audit rules. */
@@ -34,7 +35,9 @@ export function agentScript(agent: AgentPlan): string {
   });
 }
 
-const removeScript = (user: string) => renderScript("users/remove.sh", { AR_USER: user });
+/** Offboarding one user: stop, archive (bounded), delete (see templates/users/remove.sh). */
+export const removeScript = (user: string) =>
+  renderScript("users/remove.sh", { AR_USER: user, AR_ARCHIVE_MAX_MB: ARCHIVE_LIMITS.maxMB, AR_ARCHIVE_TIMEOUT: ARCHIVE_LIMITS.timeoutSeconds });
 
 export interface OwnerUsers {
   /** Resources that sudoers files must wait for. */
@@ -51,7 +54,7 @@ export function createOwnerUsers(server: DevServer, plan: ServerPlan, peers: Rec
   const owner = plan.humans.find((h) => h.name === plan.owner)!;
   const human = remoteScript(
     `${name}-user-${owner.name}`,
-    { connection: server.connection, script: humanScript(owner.name, authorizedKeys(owner)), undo: removeScript(owner.name) },
+    { connection: server.connection, script: humanScript(owner.name, authorizedKeys(owner), owner.forwarding), undo: removeScript(owner.name) },
     opts,
   );
   const agents = plan.agents.map((a) =>
@@ -82,7 +85,7 @@ export function createVisitors(server: DevServer, plan: ServerPlan, hopKeys: Rec
     .filter((h) => h.name !== plan.owner)
     .map((h) => {
       const hop = hopKeys[h.name];
-      const script = hop ? hop.apply((k) => humanScript(h.name, authorizedKeys(h, k))) : humanScript(h.name, authorizedKeys(h));
+      const script = hop ? hop.apply((k) => humanScript(h.name, authorizedKeys(h, k), h.forwarding)) : humanScript(h.name, authorizedKeys(h), h.forwarding);
       return remoteScript(
         `${plan.name}-user-${h.name}`,
         { connection: server.connection, script, undo: removeScript(h.name) },

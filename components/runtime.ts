@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { etAptLine, renderAuditBase, renderEtCfg, renderLauncher } from "../src/render/runtime";
+import { renderAgentTmuxConf, renderPamHook, renderPamStack } from "../src/render/containment";
 import { renderScript } from "../src/render/script";
 import type { EtSettings } from "../src/team/model";
 import { remoteScript, type Connection } from "./remoteScript";
@@ -19,6 +20,9 @@ export function runtimeScript(et: EtSettings): string {
     AR_ET_CFG: renderEtCfg(et.port),
     AR_LAUNCHER: renderLauncher(),
     AR_AUDIT_RULES: renderAuditBase(),
+    AR_PAM_HOOK: renderPamHook(),
+    AR_PAM_STACK: renderPamStack(),
+    AR_TMUX_CONF: renderAgentTmuxConf(),
   });
 }
 

@@ -100,7 +100,11 @@ const provider: pulumi.dynamic.ResourceProvider = {
     return { outs: { ...news, stdout: await runOverSsh(news, news.script) } };
   },
   async delete(_id: string, props: Props) {
-    if (props.undo) await runOverSsh(props, props.undo);
+    if (!props.undo) return;
+    // A delete has no outputs to keep: its report (e.g. what a revoked person may have
+    // left running) goes to the provider's stderr, which the engine shows as diagnostics.
+    const out = await runOverSsh(props, props.undo);
+    if (out.trim()) process.stderr.write(out);
   },
 };
 

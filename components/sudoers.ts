@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServerPlan } from "../src/plan/access";
-import { renderScript, shq } from "../src/render/script";
+import { renderScript } from "../src/render/script";
 import { renderHumanSudoers, renderSudoDefaults, SUDO_DEFAULTS_FILE, sudoersFileName } from "../src/render/sudoers";
 import type { DevServer } from "./devServer";
 import { remoteScript } from "./remoteScript";
@@ -14,7 +14,8 @@ export function sudoersScript(file: string, content: string): string {
   return renderScript("sudoers/install.sh", { AR_FILE: file, AR_CONTENT: content });
 }
 
-const removeFile = (file: string) => `rm -f /etc/sudoers.d/${file}\necho ${shq(`removed /etc/sudoers.d/${file}`)}\n`;
+/** Revoke: remove the file and list the reached agents' crontabs and user units. */
+export const removeFile = (file: string) => renderScript("sudoers/remove.sh", { AR_FILE: file });
 
 /** The content of each human's file on this server, keyed by human. */
 export function sudoersFiles(plan: ServerPlan, broken: readonly string[] = []): Record<string, string> {

@@ -127,6 +127,10 @@ export const SSHD_REQUIRED: Record<string, string> = {
 /** Settings the `Match User *-agent` block must carry. */
 export const SSHD_AGENT_MATCH: Record<string, string> = { disableforwarding: "yes", permittty: "no" };
 
+/** Settings the `Match Group agent-runtime-humans` block must carry: keys only from the
+ *  root-owned file team.yaml writes, never from a file in the person's home. */
+export const SSHD_HUMAN_MATCH: Record<string, string> = { authorizedkeysfile: "/etc/ssh/agent-runtime/authorized_keys/%u" };
+
 /** Violations in an sshd drop-in's text. */
 export function sshdConfigViolations(conf: string): string[] {
   const out: string[] = [];
@@ -152,6 +156,12 @@ export function sshdConfigViolations(conf: string): string[] {
   for (const [key, want] of Object.entries(SSHD_AGENT_MATCH)) {
     const got = agentBlock?.settings.get(key);
     if (agentBlock && got?.toLowerCase() !== want) out.push(`sshd: Match User *${AGENT_SUFFIX} must set ${key} ${want} (got ${got === undefined ? "nothing" : `"${got}"`})`);
+  }
+  const humanBlock = blocks.find((b) => /^group\s+agent-runtime-humans$/i.test(b.match));
+  if (!humanBlock) out.push(`sshd: no "Match Group agent-runtime-humans" block`);
+  for (const [key, want] of Object.entries(SSHD_HUMAN_MATCH)) {
+    const got = humanBlock?.settings.get(key);
+    if (humanBlock && got !== want) out.push(`sshd: Match Group agent-runtime-humans must set ${key} ${want} (got ${got === undefined ? "nothing" : `"${got}"`})`);
   }
   // A Match block may tighten, never loosen what the global part forbids.
   for (const b of blocks.slice(1)) {

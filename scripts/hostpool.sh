@@ -16,8 +16,9 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # Bump when the build steps change: it is part of the cache key.
 readonly ROOTFS_VERSION=3
 readonly SUITE=bookworm
+# cron and at: agent users must be denied both (containment tests schedule jobs as them).
 readonly PACKAGES=(openssh-server sudo tmux systemd systemd-sysv dbus libpam-systemd
-  auditd iproute2 procps)
+  auditd iproute2 procps cron at)
 readonly TEST_RANGE=10.213.0.0/16
 readonly CACHE_DIR=${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}
 readonly RUN_ROOT=/run/agent-runtime

@@ -126,7 +126,7 @@ function sandboxStack(teamFile: string, adminKey: string) {
   return openStack({
     stateDir: path.join(STATE, "engine"),
     stackName: STACK,
-    config: { teamFile, executor: "ssh", adminKeyPath: adminKey, adminPublicKey: readFileSync(`${adminKey}.pub`, "utf8").trim() },
+    config: { teamFile, executor: "ssh", adminKeyPath: adminKey, adminPublicKey: readFileSync(`${adminKey}.pub`, "utf8").trim(), archiveDir: path.join(STATE, "archives") },
   });
 }
 

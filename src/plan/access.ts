@@ -30,6 +30,8 @@ export interface HumanPlan {
   keys: SshPublicKey[];
   /** Server whose hop key is also authorized (their own server), when this isn't their own. */
   hopFrom?: string;
+  /** This person's sessions may use ssh TCP/unix-socket/agent forwarding (team.yaml `forwarding`). */
+  forwarding: boolean;
 }
 
 /** The agent user of the server's owner, with its limits. */
@@ -86,8 +88,8 @@ export function planTeam(team: Team): TeamPlan {
       ...others.map((v) => ({ server: name, human: v.person.name, target: agent, reason: v.reason, source: v.source, ioLog: true })),
     ].sort((a, b) => cmp(a.human, b.human));
     const humans: HumanPlan[] = [
-      { name: owner.name, keys: owner.keys },
-      ...others.map((v) => ({ name: v.person.name, keys: v.person.keys, hopFrom: serverName(v.person.name) })),
+      { name: owner.name, keys: owner.keys, forwarding: owner.forwarding },
+      ...others.map((v) => ({ name: v.person.name, keys: v.person.keys, hopFrom: serverName(v.person.name), forwarding: v.person.forwarding })),
     ].sort((a, b) => cmp(a.name, b.name));
     const hopsTo = people
       .filter((p) => p.name !== owner.name && visitors(team, p).some((v) => v.person.name === owner.name))

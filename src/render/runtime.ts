@@ -1,10 +1,12 @@
+import { aptLineOrigin, ET_KEYRING } from "../team/aptLine";
 import type { EtSettings, ResolvedLimits } from "../team/model";
 import { fill, template } from "./script";
 
 // What the runtime step writes on every server: et config and apt source, audit rules,
 // the agent-session launcher, and the systemd slice values for each agent user.
 
-const ET_KEYRING = "/etc/apt/keyrings/agent-runtime-et.asc";
+/** Where renderEtPin's content goes. */
+export const ET_PIN_FILE = "/etc/apt/preferences.d/agent-runtime-et";
 
 /** apt line for the configured et source. The signing key is always the one in team.yaml. */
 export function etAptLine(et: EtSettings): string {
@@ -20,6 +22,29 @@ export function etAptLine(et: EtSettings): string {
     case "apt-repo":
       return et.aptLine!;
   }
+}
+
+/**
+ * apt preferences (ET_PIN_FILE) so the et source can supply only the `et` package: every
+ * other version from its origin gets -1 (never installed). Per apt_preferences(5) the
+ * first specific-form record (Package: et) matching a version decides its priority, and
+ * generic (Package: *) records count only when no specific one matches, so et gets 500
+ * whatever the order. Pinned by origin, i.e. the host in the apt line, because a Release
+ * file's own fields (o=, l=) are written by the repository we are fencing in. For a file:
+ * repository apt's origin is "", which fences every file: source on that server. Among
+ * generic records the first match wins (apt 2.6, checked with apt-cache policy), so a
+ * preferences.d file sorting before ours that pins the same origin higher overrides it.
+ * "" for source none.
+ */
+export function renderEtPin(et: EtSettings): string {
+  const line = etAptLine(et);
+  if (!line) return "";
+  const origin = aptLineOrigin(line);
+  const stanza = (pkg: string, priority: number, why: string) => [`Explanation: ${why}`, `Package: ${pkg}`, `Pin: origin "${origin}"`, `Pin-Priority: ${priority}`].join("\n");
+  return [
+    stanza("*", -1, "agent-runtime: nothing but et may come from the et source"),
+    stanza("et", 500, "agent-runtime: et itself, from the et source"),
+  ].join("\n\n") + "\n";
 }
 
 /** /etc/et.cfg: the team's port, telemetry off. */

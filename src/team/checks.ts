@@ -1,9 +1,12 @@
 import { isIP } from "node:net";
 import type { Locator, PathPart, TeamError } from "./errors";
-import { quoted, suggest } from "./errors";
+import { formatPath, quoted, suggest } from "./errors";
 import { LIMIT_DEFAULTS } from "./defaults";
 import { AGENT_SUFFIX, MAX_NAME, PROVIDERS, SERVER_FIELDS, SIZE_RE, USERNAME_RE, type Provider } from "./schema";
 import { looksPrivate, parsePublicKey } from "./sshKeys";
+import { APT_LINE_HINT, checkAptLine } from "./aptLine";
+
+export { checkAptLine } from "./aptLine";
 
 // Cross-field rules zod cannot express. They run on the raw parsed data (not only on a
 // schema-valid file) and skip anything malformed, so one run reports every error at once.
@@ -52,6 +55,7 @@ export function checkTeam(raw: unknown, at: Locator): TeamError[] {
   checkServerDefaults(defaults, push);
   checkKeys(devs, push);
   checkNetwork(defaults, push);
+  checkAdminUsers(devs, defaults, at, push);
   return errors;
 }
 
@@ -195,7 +199,12 @@ function checkNetwork(defaults: Raw, push: Push) {
   });
   const et = isObj(defaults.et) ? defaults.et : {};
   if (et.source === "apt-repo" && typeof et.aptLine !== "string") {
-    push(["defaults", "et"], 'et source "apt-repo" needs `aptLine`', 'a "deb [signed-by=/etc/apt/keyrings/agent-runtime-et.asc] URL SUITE COMPONENT" line');
+    push(["defaults", "et"], 'et source "apt-repo" needs `aptLine`', APT_LINE_HINT);
+  }
+  if (typeof et.aptLine === "string") {
+    // Checked whatever the source: the line is root-owned config the moment it is used.
+    const problem = checkAptLine(et.aptLine);
+    if (problem) push(["defaults", "et", "aptLine"], problem, APT_LINE_HINT);
   }
   if (typeof et.source === "string" && et.source !== "none" && typeof et.signingKey !== "string") {
     push(["defaults", "et"], `et source "${et.source}" needs \`signingKey\` (the repository's armored public key, pinned in team.yaml)`, "export it with gpg --armor --export, or set source: none");
@@ -203,6 +212,26 @@ function checkNetwork(defaults: Raw, push: Push) {
   if (typeof et.signingKey === "string" && looksPrivate(et.signingKey) && !/PGP PUBLIC KEY/.test(et.signingKey)) {
     push(["defaults", "et", "signingKey"], "this is a private key; the repository's PUBLIC signing key belongs here");
   }
+}
+
+/**
+ * A person named like the provisioner's login (`adminUser`) would be a managed human user
+ * on the very account that manages the server: their keys, their sudo rule, their removal.
+ */
+function checkAdminUsers(devs: unknown[], defaults: Raw, at: Locator, push: Push) {
+  const places: { user: string; path: PathPart[] }[] = [];
+  const existing = isObj(defaults.server) && isObj(defaults.server.existing) ? defaults.server.existing : {};
+  if (typeof existing.adminUser === "string") places.push({ user: existing.adminUser, path: ["defaults", "server", "existing", "adminUser"] });
+  devs.forEach((d, i) => {
+    if (isObj(d) && isObj(d.server) && typeof d.server.adminUser === "string") places.push({ user: d.server.adminUser, path: ["developers", i, "server", "adminUser"] });
+  });
+  devs.forEach((d, i) => {
+    if (!isObj(d) || typeof d.name !== "string" || RESERVED_NAMES.has(d.name)) return; // checkName reported it
+    const same = places.filter((p) => p.user === d.name);
+    if (same.length === 0) return;
+    const where = same.map((p) => `${formatPath(p.path)} at line ${at.position(p.path).line}`).join(", ");
+    push(["developers", i, "name"], `"${d.name}" is also the adminUser the provisioner logs in as (${where})`, "a person cannot share the admin account: rename the person or use another adminUser");
+  });
 }
 
 /** True for an IPv4 or IPv6 CIDR with a host part of the right size. */

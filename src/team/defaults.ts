@@ -13,5 +13,16 @@ export const LIMIT_DEFAULTS = { cpu: 4, memory: "8G", tasks: 4096 } as const;
 /** MemoryHigh defaults to this fraction of MemoryMax, so reclaim starts before the OOM killer. */
 export const MEMORY_HIGH_FRACTION = 0.9;
 
+/** Whether a person's ssh sessions may forward TCP ports, unix sockets and their agent. */
+export const FORWARDING_DEFAULT = false;
+
 /** Eternal Terminal's port. */
 export const ET_PORT = 2022;
+
+/** Offboarding archives of a home: at most this many MB (uncompressed) and seconds; a
+ *  cut archive is named `.TRUNCATED` and says why in its MANIFEST. */
+export const ARCHIVE_LIMITS = { maxMB: 2048, timeoutSeconds: 300 } as const;
+
+/** Stack config `agent-runtime:archiveDir`: where offboarding archives are copied on the
+ *  machine running Pulumi, one folder per server (relative to the project directory). */
+export const ARCHIVE_DIR_DEFAULT = "offboarding-archives";

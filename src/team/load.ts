@@ -123,6 +123,7 @@ function normalize(input: TeamInput, at: Locator): Team {
       server: pick(merged) as ServerSpec,
       limits: resolveLimits({ ...LIMIT_DEFAULTS, ...input.defaults.limits, ...d.limits }),
       mentees: [...(d.mentees ?? [])].sort(),
+      forwarding: d.forwarding,
       source: {
         entry: src(["developers", i]),
         role: src(d.role ? ["developers", i, "role"] : ["developers", i]),

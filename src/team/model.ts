@@ -26,6 +26,8 @@ export interface Person {
   server: ServerSpec;
   limits: ResolvedLimits;
   mentees: string[];
+  /** ssh TCP/unix-socket/agent forwarding allowed for this person, on every server they reach. */
+  forwarding: boolean;
   /** Where the person's entry, role and each mentee were written. */
   source: { entry: Source; role: Source; mentees: Record<string, Source> };
 }

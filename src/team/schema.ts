@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ET_PORT } from "./defaults";
+import { ET_PORT, FORWARDING_DEFAULT } from "./defaults";
 
 // The shape of team.yaml. Every object is strict: an unknown key is an error with a
 // "did you mean" hint (see load.ts), because a typo in an access file must never be
@@ -68,6 +68,8 @@ export const DeveloperSchema = z.strictObject({
   server: ServerSchema.optional(),
   limits: LimitsSchema.partial().optional(),
   mentees: z.array(z.string()).optional(),
+  /** Allow this person's ssh sessions TCP/unix-socket/agent forwarding on the servers they reach. */
+  forwarding: z.boolean({ error: "forwarding must be true or false" }).default(FORWARDING_DEFAULT),
 });
 export type DeveloperInput = z.infer<typeof DeveloperSchema>;
 

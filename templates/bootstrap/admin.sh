@@ -10,8 +10,11 @@ if ! id -u "$AR_ADMIN" >/dev/null 2>&1; then
   log "created $AR_ADMIN"
 fi
 home=$(getent passwd "$AR_ADMIN" | cut -d: -f6)
-install -d -m 0700 -o "$AR_ADMIN" -g "$AR_ADMIN" "$home/.ssh"
-printf '%s\n' "$AR_ADMIN_KEY" | install_file "$home/.ssh/authorized_keys" 0600 "$AR_ADMIN:$AR_ADMIN"
+# Written as the account itself, like every file in a home (cloud-init puts the key
+# in the same place on cloud servers).
+as_user "$AR_ADMIN" mkdir -p "$home/.ssh"
+as_user "$AR_ADMIN" chmod 0700 "$home/.ssh"
+printf '%s\n' "$AR_ADMIN_KEY" | user_write "$AR_ADMIN" "$home/.ssh/authorized_keys" 0600
 
 rule="$AR_ADMIN ALL=(ALL) NOPASSWD: ALL"
 tmp=$(mktemp /etc/sudoers.d/.agent-runtime-admin.XXXXXX)

@@ -16,7 +16,7 @@ if [[ -n $AR_HOST_KEY ]]; then
 fi
 for ((i = 1; i <= AR_TRIES; i++)); do
   for user in $AR_USERS; do
-    if ssh -F /dev/null -o BatchMode=yes -o ConnectTimeout=5 -o IdentitiesOnly=yes -o StrictHostKeyChecking=$strict \
+    if ssh -n -F /dev/null -o BatchMode=yes -o ConnectTimeout=5 -o IdentitiesOnly=yes -o StrictHostKeyChecking=$strict \
       -o UserKnownHostsFile="$dir/known" -o GlobalKnownHostsFile=/dev/null -i "$dir/key" -p "$AR_PORT" "$user@$AR_HOST" true 2>"$dir/err"; then
       echo "ready: $user@$AR_HOST:$AR_PORT"
       exit 0

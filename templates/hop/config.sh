@@ -1,10 +1,13 @@
 # ~/.ssh/agent-runtime.conf on a lead's or senior's own server: the servers they may
-# reach, by address, with pinned host keys where known, using their hop key.
+# reach, by address, with pinned host keys where known, using their hop key. Every file
+# in the home is read and written as the person (as_user, user_write): root never follows
+# a path they control.
 # Vars: AR_USER, AR_HOSTS (lines: "name address port [hostkey]")
 AR_STEP="hop config $AR_USER"
 
+id -u "$AR_USER" >/dev/null 2>&1 || die "$AR_USER does not exist on this server"
+is_managed "$AR_USER" || die "$AR_USER is not an account agent-runtime manages"
 home=$(getent passwd "$AR_USER" | cut -d: -f6)
-[[ -n $home ]] || die "$AR_USER does not exist on this server"
 conf=""
 known=""
 while read -r name address port hostkey; do
@@ -19,14 +22,13 @@ while read -r name address port hostkey; do
     conf+="    StrictHostKeyChecking accept-new"$'\n'
   fi
 done <<<"$AR_HOSTS"
-printf '# Managed by agent-runtime: servers %s may reach.\n%s' "$AR_USER" "$conf" |
-  install_file "$home/.ssh/agent-runtime.conf" 0600 "$AR_USER:$AR_USER"
-printf '%s' "$known" | install_file "$home/.ssh/agent-runtime_known_hosts" 0600 "$AR_USER:$AR_USER"
-touch "$home/.ssh/config"
-chown "$AR_USER:$AR_USER" "$home/.ssh/config"
-chmod 0600 "$home/.ssh/config"
-if ! grep -qx 'Include ~/.ssh/agent-runtime.conf' "$home/.ssh/config"; then
-  # Include must come first: ssh, like sshd, keeps the first value it reads.
-  { echo 'Include ~/.ssh/agent-runtime.conf'; cat "$home/.ssh/config"; } | install_file "$home/.ssh/config" 0600 "$AR_USER:$AR_USER"
+as_user "$AR_USER" mkdir -p -m 0700 "$home/.ssh"
+printf '# Managed by agent-runtime: servers %s may reach.\n%s' "$AR_USER" "$conf" | user_write "$AR_USER" "$home/.ssh/agent-runtime.conf" 0600
+printf '%s' "$known" | user_write "$AR_USER" "$home/.ssh/agent-runtime_known_hosts" 0600
+# The person's own ~/.ssh/config, read as them: Include must come first (ssh, like
+# sshd, keeps the first value it reads).
+current=$(as_user "$AR_USER" bash -c 'if [[ -e $1 ]]; then head -c 1048576 "$1"; fi' _ "$home/.ssh/config") || die "could not read $home/.ssh/config as $AR_USER"
+if ! grep -qx 'Include ~/.ssh/agent-runtime.conf' <<<"$current"; then
+  { echo 'Include ~/.ssh/agent-runtime.conf'; [[ -z $current ]] || printf '%s\n' "$current"; } | user_write "$AR_USER" "$home/.ssh/config" 0600
 fi
-echo "hop config for $AR_USER: $(grep -c '^Host ' "$home/.ssh/agent-runtime.conf") servers"
+echo "hop config for $AR_USER: $(grep -c '^Host ' <<<"$conf") servers"

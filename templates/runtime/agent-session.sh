@@ -13,6 +13,8 @@
 set -euo pipefail
 
 SOCKET=agents
+# Managed config (no clipboard writes, no passthrough to an attached terminal).
+TMUX_CONF=/etc/agent-runtime/tmux.conf
 die() { echo "agent-session: $*" >&2; exit 1; }
 
 as_agent() {
@@ -39,23 +41,23 @@ case $cmd in
     shift 2
     home=$(getent passwd "$agent" | cut -d: -f6)
     [[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || die "session name: letters, digits, . _ - only"
-    if as_agent "$agent" tmux -L "$SOCKET" has-session 2>/dev/null; then
-      as_agent "$agent" tmux -L "$SOCKET" new-session -d -s "$name" -c "$home" "$@"
+    if as_agent "$agent" tmux -f "$TMUX_CONF" -L "$SOCKET" has-session 2>/dev/null; then
+      as_agent "$agent" tmux -f "$TMUX_CONF" -L "$SOCKET" new-session -d -s "$name" -c "$home" "$@"
     else
       as_agent "$agent" systemd-run --user --scope --quiet --collect --unit="agent-tmux-$$" \
-        tmux -L "$SOCKET" new-session -d -s "$name" -c "$home" "$@"
+        tmux -f "$TMUX_CONF" -L "$SOCKET" new-session -d -s "$name" -c "$home" "$@"
     fi
     echo "started $agent:$name — attach with: agent-session attach $agent $name"
     ;;
   attach)
     (($# == 2)) || die "usage: agent-session attach AGENT_USER NAME"
-    exec sudo -n -u "$1" tmux -L "$SOCKET" attach-session -t "$2"
+    exec sudo -n -u "$1" tmux -f "$TMUX_CONF" -L "$SOCKET" attach-session -t "$2"
     ;;
   ls)
     agents=("$@")
     ((${#agents[@]})) || mapfile -t agents < <(reachable)
     for agent in "${agents[@]}"; do
-      as_agent "$agent" tmux -L "$SOCKET" list-sessions -F "$agent:#{session_name} #{session_windows} windows, created #{t:session_created}#{?session_attached, (attached),}" 2>/dev/null || true
+      as_agent "$agent" tmux -f "$TMUX_CONF" -L "$SOCKET" list-sessions -F "$agent:#{session_name} #{session_windows} windows, created #{t:session_created}#{?session_attached, (attached),}" 2>/dev/null || true
     done
     ;;
   *) die "usage: agent-session new|attach|ls …" ;;

@@ -1,7 +1,10 @@
 # The runtime every dev server carries: tmux, sudo, auditd, Eternal Terminal (from the
 # team's configured apt source, signing key pinned), persistent journald, the
 # agent-session launcher and the audit watches.
-# Vars: AR_ET_SOURCE, AR_ET_APT_LINE, AR_ET_KEY, AR_ET_CFG, AR_LAUNCHER, AR_AUDIT_RULES
+# the PAM hook that keeps every agent session under the agent's limits, and the managed
+# tmux config for agent sessions.
+# Vars: AR_ET_SOURCE, AR_ET_APT_LINE, AR_ET_KEY, AR_ET_CFG, AR_LAUNCHER, AR_AUDIT_RULES,
+#       AR_PAM_HOOK, AR_PAM_STACK, AR_TMUX_CONF
 AR_STEP=runtime
 # Rendered values already end in a newline: "${X%$'\n'}" writes each file with exactly
 # one, so what lands on the host is byte for byte what was rendered.
@@ -47,6 +50,29 @@ if ! printf '%s\n' "$journald_conf" | cmp -s - /etc/systemd/journald.conf.d/50-a
 fi
 
 printf '%s\n' "${AR_LAUNCHER%$'\n'}" | install_file /usr/local/bin/agent-session 0755 root:root
+install -d -m 0755 /etc/agent-runtime /usr/local/lib/agent-runtime
+printf '%s\n' "${AR_TMUX_CONF%$'\n'}" | install_file /etc/agent-runtime/tmux.conf 0644 root:root
+
+# Every way into an agent user that opens a PAM session (sudo -u, sudo -iu, su, runuser)
+# lands in the agent's slice: the hook first, then the stack file, then the includes —
+# so no include ever names a missing file. sudo and su are re-checked after the edit and
+# the includes are taken back if either fails: never leave sudo broken.
+printf '%s\n' "${AR_PAM_HOOK%$'\n'}" | install_file /usr/local/lib/agent-runtime/agent-scope 0755 root:root
+printf '%s\n' "${AR_PAM_STACK%$'\n'}" | install_file /etc/pam.d/agent-runtime-agent-scope 0644 root:root
+pam_include="@include agent-runtime-agent-scope"
+pam_added=()
+for svc in sudo sudo-i su su-l runuser runuser-l; do
+  [[ -f /etc/pam.d/$svc ]] || continue
+  grep -qxF "$pam_include" "/etc/pam.d/$svc" && continue
+  ensure_line "/etc/pam.d/$svc" "$pam_include"
+  pam_added+=("$svc")
+done
+if ((${#pam_added[@]})); then
+  if ! out=$(sudo -n -u root true 2>&1 && su -s /bin/sh -c true root 2>&1); then
+    for svc in "${pam_added[@]}"; do drop_line "/etc/pam.d/$svc" "$pam_include"; done
+    die "sudo or su failed with the agent-scope PAM hook, hook taken out again: $out"
+  fi
+fi
 install -d -m 0700 /var/log/sudo-io /var/backups/agent-runtime
 
 install -d -m 0750 /etc/audit/rules.d

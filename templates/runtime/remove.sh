@@ -4,6 +4,10 @@ AR_STEP=runtime-remove
 if systemctl is-enabled --quiet et.service 2>/dev/null && [[ -f /etc/apt/sources.list.d/agent-runtime-et.list ]]; then
   systemctl disable --quiet --now et.service || true
 fi
+# The PAM includes go before the file they name: sudo must never include a missing file.
+for svc in sudo sudo-i su su-l runuser runuser-l; do drop_line "/etc/pam.d/$svc" "@include agent-runtime-agent-scope"; done
+rm -f /etc/pam.d/agent-runtime-agent-scope /usr/local/lib/agent-runtime/agent-scope /etc/agent-runtime/tmux.conf
+rmdir /etc/agent-runtime 2>/dev/null || true
 rm -f /usr/local/bin/agent-session /etc/audit/rules.d/50-agent-runtime.rules \
   /etc/systemd/journald.conf.d/50-agent-runtime.conf /etc/apt/sources.list.d/agent-runtime-et.list \
   /etc/apt/keyrings/agent-runtime-et.asc

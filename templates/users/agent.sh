@@ -1,18 +1,22 @@
-# An agent user: no password, no authorized_keys, no sudo, home 0700. Lingering, so
-# its user manager (user@UID.service, inside user-UID.slice) runs without a login and
-# the launcher can start agent sessions there — under the limits below.
+# An agent user: no password, no ssh login (DenyUsers *-agent, AuthorizedKeysFile none),
+# no sudo, no cron or at, home 0700. Lingering, so its user manager (user@UID.service,
+# inside user-UID.slice) runs without a login and the launcher can start agent sessions
+# there — under the limits below. Root never touches anything inside the agent's home:
+# the agent prepares that filesystem, and nothing here reads or writes it.
 # Vars: AR_AGENT, AR_OWNER, AR_CPU_QUOTA, AR_MEMORY_HIGH, AR_MEMORY_MAX, AR_TASKS_MAX, AR_AUDIT_RULES
 AR_STEP="agent $AR_AGENT"
 
-if ! id -u "$AR_AGENT" >/dev/null 2>&1; then
-  useradd --create-home --shell /bin/bash --comment "agent-runtime agent of $AR_OWNER" "$AR_AGENT"
-  log "created $AR_AGENT"
-fi
-usermod --lock "$AR_AGENT" 2>/dev/null || true
+ensure_group "$GROUP_AGENTS"
+ensure_account "$AR_AGENT" agent "agent-runtime agent of $AR_OWNER"
+# Locked once: re-locking would rewrite /etc/shadow on every run.
+[[ $(passwd -S "$AR_AGENT" | cut -d' ' -f2) == L ]] || usermod --lock "$AR_AGENT"
+if ! in_group "$AR_AGENT" "$GROUP_AGENTS"; then usermod -aG "$GROUP_AGENTS" "$AR_AGENT"; fi
 home=$(getent passwd "$AR_AGENT" | cut -d: -f6)
-chmod 0700 "$home"
-rm -f "$home/.ssh/authorized_keys" "$home/.ssh/authorized_keys2"
+[[ -d $home && ! -L $home ]] && chmod 0700 "$home"
 uid=$(id -u "$AR_AGENT")
+# cron and at would start jobs outside any session we can contain: agents get neither.
+ensure_line /etc/cron.deny "$AR_AGENT"
+ensure_line /etc/at.deny "$AR_AGENT"
 
 install -d -m 0755 "/etc/systemd/system/user-$uid.slice.d"
 install_file "/etc/systemd/system/user-$uid.slice.d/50-agent-runtime.conf" 0644 root:root <<CONF

@@ -86,12 +86,12 @@ describe.sequential("runtime on real hosts", () => {
     }
   });
 
-  test("limits: the launcher puts the agent's tmux server in user-<uid>.slice; plain sudo does not", async () => {
+  test("limits: the launcher puts the agent's tmux server in user-<uid>.slice; so does plain sudo", async () => {
     const started = await asPerson(env, "wes", WES, "agent-session new wes-agent demo sleep 1000");
     expect(started.code, started.stderr).toBe(0);
     const agentUid = (await asRoot(env, WES, "id -u wes-agent")).trim();
     const wesUid = (await asRoot(env, WES, "id -u wes")).trim();
-    const pids = (await asRoot(env, WES, "pgrep -u wes-agent -f 'tmux -L agents'")).trim().split("\n");
+    const pids = (await asRoot(env, WES, "pgrep -u wes-agent -f 'tmux .*-L agents'")).trim().split("\n");
     expect(pids).toHaveLength(1);
     tmuxPid = pids[0]!;
     const cgroup = await asRoot(env, WES, `cat /proc/${tmuxPid}/cgroup`);
@@ -103,14 +103,14 @@ describe.sequential("runtime on real hosts", () => {
       TasksMax: "256",
     });
 
-    // The pitfall the launcher exists for: the same tmux via plain sudo stays in the
-    // caller's login session, outside every agent limit.
+    // The pitfall the launcher once existed for: a plain `sudo -u wes-agent tmux` used to
+    // stay in the caller's login session. The PAM hook now moves it into the agent's slice.
     const plain = await asPerson(env, "wes", WES, "cd / && sudo -n -u wes-agent tmux -L other new-session -d sleep 100");
     expect(plain.code, plain.stderr).toBe(0);
     const otherPid = (await asRoot(env, WES, "pgrep -u wes-agent -f 'tmux -L other'")).trim();
     const other = await asRoot(env, WES, `cat /proc/${otherPid}/cgroup`);
-    expect(other).toMatch(new RegExp(`/user\\.slice/user-${wesUid}\\.slice/session-\\d+\\.scope$`, "m"));
-    expect(other).not.toContain(`user-${agentUid}.slice`);
+    expect(other).toMatch(new RegExp(`/user\\.slice/user-${agentUid}\\.slice/agent-runtime-wes-as-wes-agent-\\d+\\.scope$`, "m"));
+    expect(other).not.toContain(`user-${wesUid}.slice`);
     await asRoot(env, WES, "sudo -n -u wes-agent tmux -L other kill-server");
   });
 
@@ -134,7 +134,7 @@ describe.sequential("runtime on real hosts", () => {
     doc.setIn(["developers", wes, "limits"], doc.createNode({ cpu: 1.5, memory: "2G", memoryHigh: "1536M", tasks: 512 }));
     const { ops } = await deploy(doc.toString());
     expect(ops).toEqual(["update dev-wes-agent-wes-agent"]);
-    expect((await asRoot(env, WES, "pgrep -u wes-agent -f 'tmux -L agents'")).trim()).toBe(tmuxPid);
+    expect((await asRoot(env, WES, "pgrep -u wes-agent -f 'tmux .*-L agents'")).trim()).toBe(tmuxPid);
     expect(await asRoot(env, WES, "sudo -n -u wes-agent tmux -L agents list-sessions -F '#{session_name}'")).toBe("demo\n");
     expect(await sliceLimits(WES, "wes-agent")).toEqual({
       CPUQuotaPerSecUSec: "1.500000s",

@@ -81,7 +81,7 @@ async function program(text: string) {
   const r = parseTeam(text);
   if (!r.ok) throw new Error("unreachable");
   recs.length = 0;
-  const rt = new runtime.AgentRuntime("acme", { plan, admin: { privateKey: pulumi.secret(PRIVATE_KEY), publicKey: ADMIN_PUB }, et: r.team.et, allowFrom: r.team.allowFrom });
+  const rt = new runtime.AgentRuntime("acme", { plan, admin: { privateKey: pulumi.secret(PRIVATE_KEY), publicKey: ADMIN_PUB }, et: r.team.et, allowFrom: r.team.allowFrom, archiveDir: "/tmp/agent-runtime-archives" });
   const servers = await promiseOf(rt.servers);
   await settings.waitForRPCs();
   const all = [...recs];
@@ -205,7 +205,8 @@ describe("the provisioner's private key (mocks)", () => {
     const remote = p.all.filter((x) => x.type === "command:remote:Command");
     const gates = p.all.filter((x) => x.type === "command:local:Command");
     expect(remote.length).toBeGreaterThan(0);
-    expect(gates.map((g) => g.name).sort()).toEqual(p.plan.servers.map((s) => `${s.name}-ready`));
+    // Local commands: the readiness gate and the archive pull (on delete) per server.
+    expect(gates.map((g) => g.name).sort()).toEqual(p.plan.servers.flatMap((s) => [`${s.name}-archives`, `${s.name}-ready`]).sort());
     for (const x of p.all) {
       const found = occurrences(x.inputs, KEY_BODY);
       const allowed = x.type === "command:remote:Command" ? "connection.privateKey" : x.type === "command:local:Command" ? "environment.AR_KEY" : undefined;

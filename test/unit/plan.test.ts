@@ -136,3 +136,33 @@ describe("other shapes", () => {
     expect(hops(p)).toEqual(hopList);
   });
 });
+
+describe("forwarding", () => {
+  const k = (n: number) => [fixedKey(n)];
+  const rows = (p: TeamPlan) => p.servers.map((s) => [s.name, s.humans.map((h) => `${h.name}${h.forwarding ? "+fwd" : ""}`)]);
+
+  test("off unless set: the example team has no forwarding anywhere", () => {
+    const p = plan(readFileSync(join(__dirname, "..", "..", "team.yaml"), "utf8"));
+    expect(p.servers.flatMap((s) => s.humans).every((h) => h.forwarding === false)).toBe(true);
+  });
+
+  test("a person's forwarding goes with them to every server they reach, and to no one else", () => {
+    const p = plan(
+      teamYaml({
+        team: "acme",
+        developers: [
+          { name: "lea", role: "lead", keys: k(1), forwarding: true },
+          { name: "sam", role: "senior", keys: k(2), mentees: ["tia"], forwarding: false },
+          { name: "tia", keys: k(3) },
+          { name: "uma", keys: k(4), forwarding: true },
+        ],
+      }),
+    );
+    expect(rows(p)).toEqual([
+      ["dev-lea", ["lea+fwd"]],
+      ["dev-sam", ["lea+fwd", "sam"]],
+      ["dev-tia", ["lea+fwd", "sam", "tia"]],
+      ["dev-uma", ["lea+fwd", "uma+fwd"]],
+    ]);
+  });
+});

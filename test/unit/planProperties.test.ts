@@ -141,4 +141,15 @@ describe("planTeam properties", () => {
       }),
     );
   });
+
+  test("(f) forwarding follows the person onto every server they reach, and only them", () => {
+    fc.assert(
+      fc.property(arbTeamSpec, (spec) => {
+        const wants = new Map(spec.developers.map((d) => [d.name, d.forwarding === true]));
+        for (const s of planOf(spec).servers) {
+          for (const h of s.humans) expect([s.name, h.name, h.forwarding]).toEqual([s.name, h.name, wants.get(h.name)]);
+        }
+      }),
+    );
+  });
 });

@@ -154,7 +154,9 @@ describe("sshd", () => {
     ["root login", swap(/^PermitRootLogin no$/m, "PermitRootLogin prohibit-password"), /permitrootlogin must be "no"/],
     ["first value wins", `PasswordAuthentication yes\n${conf}`, /passwordauthentication must be "no".*got "yes"/],
     ["no DenyUsers", swap(/^DenyUsers .*$/m, ""), /DenyUsers must include \*-agent/],
-    ["forwarding into agents", swap(/DisableForwarding yes/, "DisableForwarding no"), /must set disableforwarding yes \(got "no"\)/],
+    ["forwarding into agents", swap(/(Match User \*-agent\n\s+)DisableForwarding yes/, "$1DisableForwarding no"), /must set disableforwarding yes \(got "no"\)/],
+    ["human keys from the home", swap(/AuthorizedKeysFile \/etc\/ssh\/agent-runtime\/authorized_keys\/%u/, "AuthorizedKeysFile .ssh/authorized_keys"), /agent-runtime-humans must set authorizedkeysfile/],
+    ["no human Match block", swap(/^Match Group agent-runtime-humans$/m, "Match Group nobody"), /no "Match Group agent-runtime-humans" block/],
     ["no agent Match block", swap(/^Match User \*-agent$/m, "Match User nobody"), /no "Match User \*-agent" block/],
     ["a Match that loosens", `${conf}Match Address 10.0.0.0/8\n    PasswordAuthentication yes\n`, /"Match Address 10.0.0.0\/8" sets passwordauthentication yes/],
   ])("%s", (_what, bad, message) => expect(checks.sshdStepViolations(sshdStep(bad)).join("\n")).toMatch(message));

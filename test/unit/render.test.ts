@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { agentScript, authorizedKeys, humanScript } from "../../components/linuxUsers";
+import { agentScript, authorizedKeys, humanScript, removeScript } from "../../components/linuxUsers";
 import { runtimeScript } from "../../components/runtime";
 import { sshdDropIn } from "../../components/sshd";
-import { sudoersFiles, sudoersScript } from "../../components/sudoers";
+import { removeFile, sudoersFiles, sudoersScript } from "../../components/sudoers";
 import { planTeam, type Grant } from "../../src/plan/access";
 import { renderAgentAuditRules, renderAuditBase, renderEtCfg, sliceProperties } from "../../src/render/runtime";
 import { fill, renderScript, shq } from "../../src/render/script";
@@ -26,7 +26,10 @@ const scripts: Record<string, string> = {
   sshdRemove: renderScript("sshd/remove.sh", {}),
   admin: renderScript("bootstrap/admin.sh", { AR_ADMIN: "agent-runtime", AR_ADMIN_KEY: "ssh-ed25519 AAAA x" }),
   adminRemove: renderScript("bootstrap/remove-admin.sh", { AR_ADMIN: "agent-runtime" }),
-  userRemove: renderScript("users/remove.sh", { AR_USER: "wes-agent" }),
+  userRemove: removeScript("wes-agent"),
+  sudoersRemove: removeFile("agent-runtime-user-marcus"),
+  pullArchives: renderScript("gate/pull-archives.sh", { AR_HOST: "192.0.2.10", AR_PORT: 22, AR_USER: "agent-runtime", AR_HOST_KEY: "", AR_DEST: "/tmp/archives/dev-wes" }),
+  humanForwarding: humanScript("olga", "ssh-ed25519 AAAA olga", true),
   hopKey: renderScript("hop/hopkey.sh", { AR_USER: "marcus" }),
   hopConfig: renderScript("hop/config.sh", { AR_USER: "marcus", AR_HOSTS: "dev-wes 192.0.2.10 22 ssh-ed25519 AAAA" }),
   hopRemove: renderScript("hop/remove.sh", { AR_USER: "marcus" }),
@@ -42,8 +45,9 @@ describe("rendered scripts", () => {
     expect(r.status).toBe(0);
   });
 
-  test("the launcher passes shellcheck", () => {
+  test("the launcher and the PAM hook pass shellcheck", () => {
     execFileSync("shellcheck", ["-S", "warning", "templates/runtime/agent-session.sh"]);
+    execFileSync("shellcheck", ["-S", "warning", "templates/pam/agent-scope.sh"]);
   });
 
   test.each(Object.keys(scripts))("%s parses with bash -n", (name) => {
@@ -114,7 +118,17 @@ describe("sshd drop-in", () => {
       expect(i, k).toBeGreaterThanOrEqual(0);
       expect(i, k).toBeLessThan(match);
     }
-    expect(lines.slice(match)).toEqual(["Match User *-agent", "    DisableForwarding yes", "    PermitTTY no"]);
+    // Everything after the first Match is inside a Match block.
+    expect(lines.slice(match).every((l) => l.startsWith("Match ") || l.startsWith("    "))).toBe(true);
+  });
+  test("forwarding opt-in comes first: sshd keeps the first DisableForwarding it reads", () => {
+    const lines = text.split("\n").filter((l) => l && !l.startsWith("#"));
+    const opt = lines.indexOf("Match Group agent-runtime-forward");
+    const humans = lines.indexOf("Match Group agent-runtime-humans");
+    expect(opt).toBeGreaterThan(0);
+    expect(opt).toBeLessThan(humans);
+    expect(lines[opt + 1]).toBe("    DisableForwarding no");
+    expect(lines.slice(humans + 1, humans + 3)).toEqual(["    AuthorizedKeysFile /etc/ssh/agent-runtime/authorized_keys/%u", "    DisableForwarding yes"]);
   });
 });
 

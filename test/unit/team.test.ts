@@ -204,3 +204,46 @@ test("the example team.yaml at the repo root validates", () => {
   expect(person(r.team, "nadia").limits).toStrictEqual({ cpu: 6, memory: "12G", memoryHigh: "11059M", tasks: 4096 });
   expect(r.team.people.every((p) => p.keys.length === 1 && p.keys[0]!.fingerprint.startsWith("SHA256:"))).toBe(true);
 });
+
+describe("forwarding", () => {
+  test.each<[string, Partial<DevSpec>, boolean]>([
+    ["off when not set", {}, false],
+    ["off when false", { forwarding: false }, false],
+    ["on when true", { forwarding: true }, true],
+  ])("%s", (_, extra, want) => {
+    const t = load({ team: "acme", developers: [wes(extra), { name: "nadia", keys: [fixedKey(2)] }] });
+    expect([person(t).forwarding, person(t, "nadia").forwarding]).toEqual([want, false]);
+  });
+});
+
+describe("adminUser and people's names", () => {
+  const existing = (extra: Record<string, unknown> = {}) => ({ provider: "existing", host: "203.0.113.7", hostKey: HOST_KEY, ...extra });
+  const errorsOf = (spec: TeamSpec) => {
+    const r = parseTeam(teamYaml(spec));
+    return r.ok ? [] : r.errors.map(formatError);
+  };
+
+  test("an adminUser that is nobody's name is fine", () => {
+    expect(errorsOf({ team: "acme", defaults: { server: { existing: { adminUser: "ops" } } }, developers: [wes({ server: existing() })] })).toEqual([]);
+  });
+
+  test("one error per person, naming every place that uses their name as adminUser", () => {
+    const spec: TeamSpec = {
+      team: "acme",
+      defaults: { server: { existing: { adminUser: "nadia" } } },
+      developers: [wes({ server: existing({ adminUser: "nadia" }) }), { name: "nadia", keys: [fixedKey(2)] }],
+    };
+    const text = teamYaml(spec);
+    const line = (s: string, from = 0) => text.split("\n").findIndex((l, i) => i >= from && l.includes(s)) + 1;
+    expect(errorsOf(spec)).toEqual([
+      `team.yaml:${line("- name: nadia")}:11 developers[1].name: "nadia" is also the adminUser the provisioner logs in as ` +
+        `(defaults.server.existing.adminUser at line ${line("adminUser: nadia")}, developers[0].server.adminUser at line ${line("adminUser: nadia", line("- name: wes"))}) ` +
+        "(a person cannot share the admin account: rename the person or use another adminUser)",
+    ]);
+  });
+
+  test("a reserved name that is also adminUser is reported once, as reserved", () => {
+    const errors = errorsOf({ team: "acme", developers: [wes({ server: existing({ adminUser: "ubuntu" }) }), { name: "ubuntu", keys: [fixedKey(2)] }] });
+    expect(errors).toEqual([expect.stringContaining('developers[1].name: "ubuntu" is reserved')]);
+  });
+});

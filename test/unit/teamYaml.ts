@@ -25,6 +25,8 @@ export interface DevSpec {
   mentees?: string[];
   server?: Record<string, unknown>;
   limits?: Record<string, unknown>;
+  /** Omitted from the YAML when undefined (defaults to false). */
+  forwarding?: boolean;
 }
 
 export interface TeamSpec {
@@ -42,6 +44,7 @@ export function teamYaml(spec: TeamSpec): string {
     ...(d.mentees ? { mentees: d.mentees } : {}),
     ...(d.server ? { server: d.server } : {}),
     ...(d.limits ? { limits: d.limits } : {}),
+    ...(d.forwarding !== undefined ? { forwarding: d.forwarding } : {}),
   }));
   return stringify({ team: spec.team, ...(spec.defaults ? { defaults: spec.defaults } : {}), developers }, { lineWidth: 0 });
 }
@@ -75,7 +78,7 @@ export const arbName = fc
 
 const arbKeyBytes = fc.uint8Array({ minLength: 32, maxLength: 32 });
 
-/** A random valid team: 1–8 people, any roles, seniors mentor a random subset of the others, 1–2 keys each. */
+/** A random valid team: 1–8 people, any roles, seniors mentor a random subset of the others, 1–2 keys each, forwarding unset, off or on. */
 export const arbTeamSpec: fc.Arbitrary<TeamSpec> = fc
   .uniqueArray(arbName, { minLength: 1, maxLength: 8 })
   .chain((names) =>
@@ -87,6 +90,7 @@ export const arbTeamSpec: fc.Arbitrary<TeamSpec> = fc
       }),
       menteePicks: fc.array(fc.shuffledSubarray(names), { minLength: names.length, maxLength: names.length }),
       keyCounts: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: names.length, maxLength: names.length }),
+      forwarding: fc.array(fc.constantFrom<boolean | undefined>(undefined, false, true), { minLength: names.length, maxLength: names.length }),
       keys: fc.uniqueArray(arbKeyBytes, {
         minLength: 2 * names.length,
         maxLength: 2 * names.length,
@@ -94,7 +98,7 @@ export const arbTeamSpec: fc.Arbitrary<TeamSpec> = fc
       }),
     }),
   )
-  .map(({ names, roles, menteePicks, keyCounts, keys }) => ({
+  .map(({ names, roles, menteePicks, keyCounts, keys, forwarding }) => ({
     team: "acme",
     developers: names.map((name, i): DevSpec => {
       const mentees = menteePicks[i]!.filter((m) => m !== name);
@@ -103,6 +107,7 @@ export const arbTeamSpec: fc.Arbitrary<TeamSpec> = fc
         role: roles[i],
         keys: keys.slice(2 * i, 2 * i + keyCounts[i]!).map((b) => ed25519PublicKey(b, `${name}@laptop`)),
         ...(roles[i] === "senior" && mentees.length > 0 ? { mentees } : {}),
+        ...(forwarding[i] !== undefined ? { forwarding: forwarding[i] } : {}),
       };
     }),
   }));
