@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { etAptLine, renderAuditBase, renderEtCfg, renderLauncher } from "../src/render/runtime";
+import { etAptLine, renderAuditBase, renderEtCfg, renderEtPin, renderLauncher } from "../src/render/runtime";
 import { renderAgentTmuxConf, renderPamHook, renderPamStack } from "../src/render/containment";
 import { renderScript } from "../src/render/script";
 import type { EtSettings } from "../src/team/model";
@@ -16,6 +16,7 @@ export function runtimeScript(et: EtSettings): string {
   return renderScript("runtime/base.sh", {
     AR_ET_SOURCE: et.source,
     AR_ET_APT_LINE: etAptLine(et),
+    AR_ET_PIN: renderEtPin(et),
     AR_ET_KEY: et.signingKey ?? "",
     AR_ET_CFG: renderEtCfg(et.port),
     AR_LAUNCHER: renderLauncher(),

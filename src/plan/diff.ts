@@ -31,12 +31,13 @@ export interface GrantChange {
   was?: { reason: GrantReason; recorded: boolean };
 }
 
-/** A human user created or removed on a server, with the keys it carries. */
+/** A human user created or removed on a server, with the keys and forwarding it carries. */
 export interface HumanChange {
   op: "+" | "-";
   human: string;
   keys: KeyRef[];
   hopFrom?: string;
+  forwarding: boolean;
 }
 
 /** A key authorized or revoked for a human who stays on the server. */
@@ -44,6 +45,13 @@ export interface KeyChange {
   op: "+" | "-";
   human: string;
   key: KeyRef;
+}
+
+/** ssh forwarding turned on or off for a human who stays on the server. */
+export interface ForwardingChange {
+  human: string;
+  from: boolean;
+  to: boolean;
 }
 
 /** One field's old and new value (null: absent on that side). */
@@ -69,6 +77,7 @@ export interface ServerDiff {
   grants: GrantChange[];
   humans: HumanChange[];
   keys: KeyChange[];
+  forwarding: ForwardingChange[];
   agents: AgentChange[];
   spec: FieldChange[];
 }
@@ -85,6 +94,7 @@ export interface DiffSummary {
   humansRemoved: number;
   keysAdded: number;
   keysRemoved: number;
+  forwardingChanged: number;
   limitsChanged: number;
   teamChanges: number;
 }
@@ -134,6 +144,7 @@ function diffServer(base: ServerPlan | undefined, head: ServerPlan | undefined):
     grants: diffGrants(base?.grants ?? [], head?.grants ?? []),
     humans: [],
     keys: [],
+    forwarding: [],
     agents: diffAgents(base?.agents ?? [], head?.agents ?? []),
     spec: diffFields(base ? specFields(base.spec) : {}, head ? specFields(head.spec) : {}),
   };
@@ -141,15 +152,17 @@ function diffServer(base: ServerPlan | undefined, head: ServerPlan | undefined):
   const hh = byName(head?.humans ?? [], (x) => x.name);
   for (const name of sortedUnion(bh.keys(), hh.keys())) {
     const [was, now] = [bh.get(name), hh.get(name)];
-    if (was && now) d.keys.push(...diffKeys(name, was, now));
-    else d.humans.push(humanChange(now ? "+" : "-", (now ?? was)!));
+    if (was && now) {
+      d.keys.push(...diffKeys(name, was, now));
+      if (was.forwarding !== now.forwarding) d.forwarding.push({ human: name, from: was.forwarding, to: now.forwarding });
+    } else d.humans.push(humanChange(now ? "+" : "-", (now ?? was)!));
   }
-  const changed = d.grants.length + d.humans.length + d.keys.length + d.agents.length + d.spec.length > 0;
+  const changed = d.grants.length + d.humans.length + d.keys.length + d.forwarding.length + d.agents.length + d.spec.length > 0;
   return status !== "changed" || changed ? d : undefined;
 }
 
 function humanChange(op: "+" | "-", h: HumanPlan): HumanChange {
-  return { op, human: h.name, keys: h.keys.map(keyRef), ...(h.hopFrom ? { hopFrom: h.hopFrom } : {}) };
+  return { op, human: h.name, keys: h.keys.map(keyRef), ...(h.hopFrom ? { hopFrom: h.hopFrom } : {}), forwarding: h.forwarding };
 }
 
 function diffGrants(base: Grant[], head: Grant[]): GrantChange[] {
@@ -233,6 +246,7 @@ function summarize(servers: ServerDiff[], teamChanges: FieldChange[]): DiffSumma
     humansRemoved: count((s) => s.humans, (x) => x.op === "-"),
     keysAdded: count((s) => s.keys, (k) => k.op === "+"),
     keysRemoved: count((s) => s.keys, (k) => k.op === "-"),
+    forwardingChanged: count((s) => s.forwarding, () => true),
     limitsChanged: count((s) => s.agents, (a) => a.op === "~"),
     teamChanges: teamChanges.length,
   };
@@ -245,6 +259,7 @@ const safe = (s: string) => s.replace(/[`\u0000-\u001f\u007f]/g, "'");
 const keyText = (k: KeyRef) => `${k.fingerprint} (${safe([k.type, k.comment].filter(Boolean).join(" "))})`;
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const fieldText = (c: FieldChange) => `${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`;
+const onOff = (b: boolean) => (b ? "on" : "off");
 const limitsText = (l: ResolvedLimits) => `cpu ${l.cpu}, memory ${l.memory} (high ${l.memoryHigh}), tasks ${l.tasks}`;
 
 /** One short line: what changes, counted. */
@@ -260,6 +275,7 @@ export function summaryLine(d: AccessDiff): string {
     [s.humansRemoved, "human user removed", "human users removed"],
     [s.keysAdded, "key added", "keys added"],
     [s.keysRemoved, "key removed", "keys removed"],
+    [s.forwardingChanged, "forwarding change", "forwarding changes"],
     [s.limitsChanged, "agent limit change", "agent limit changes"],
     [s.teamChanges, "team-wide setting changed", "team-wide settings changed"],
   ] as const;
@@ -267,7 +283,7 @@ export function summaryLine(d: AccessDiff): string {
   return text.length ? `${text.join(", ")}.` : "No access changes.";
 }
 
-/** One server's lines in review order: the machine, grants, humans, keys, agents, settings. */
+/** One server's lines in review order: the machine, grants, humans, keys, forwarding, agents, settings. */
 export function serverLines(s: ServerDiff): string[] {
   const on = `on ${s.server}`;
   const machine = `${s.status === "created" ? "+" : "-"} server ${s.server}  [${s.spec.map((c) => `${c.field} ${c.to ?? c.from}`).join(", ")}]`;
@@ -282,9 +298,10 @@ export function serverLines(s: ServerDiff): string[] {
     ...s.humans.map((x) => {
       const keys = x.keys.length ? `keys: ${x.keys.map(keyText).join(", ")}` : "";
       const hop = x.hopFrom ? `hop key from ${x.hopFrom}` : "";
-      return `${x.op} human ${x.human} ${on}  [${[keys, hop].filter(Boolean).join("; ")}]`;
+      return `${x.op} human ${x.human} ${on}  [${[keys, hop, x.forwarding ? "forwarding on" : ""].filter(Boolean).join("; ")}]`;
     }),
     ...s.keys.map((k) => `${k.op} key ${keyText(k.key)} for ${k.human} ${on}`),
+    ...s.forwarding.map((f) => `~ forwarding for ${f.human} ${on}: ${onOff(f.from)} → ${onOff(f.to)}`),
     ...s.agents.map((a) =>
       a.op === "~" ? `~ ${a.agent} limits ${on}: ${a.changes.map(fieldText).join(", ")}` : `${a.op} agent user ${a.agent} ${on}  [${limitsText(a.limits)}]`,
     ),

@@ -3,7 +3,7 @@
 # agent-session launcher and the audit watches.
 # the PAM hook that keeps every agent session under the agent's limits, and the managed
 # tmux config for agent sessions.
-# Vars: AR_ET_SOURCE, AR_ET_APT_LINE, AR_ET_KEY, AR_ET_CFG, AR_LAUNCHER, AR_AUDIT_RULES,
+# Vars: AR_ET_SOURCE, AR_ET_APT_LINE, AR_ET_PIN, AR_ET_KEY, AR_ET_CFG, AR_LAUNCHER, AR_AUDIT_RULES,
 #       AR_PAM_HOOK, AR_PAM_STACK, AR_TMUX_CONF
 AR_STEP=runtime
 # Rendered values already end in a newline: "${X%$'\n'}" writes each file with exactly
@@ -16,6 +16,9 @@ else
   install -d -m 0755 /etc/apt/keyrings
   printf '%s\n' "${AR_ET_KEY%$'\n'}" | install_file /etc/apt/keyrings/agent-runtime-et.asc 0644 root:root
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  # Only the et package may come from that source (apt preferences pin; written first).
+  install -d -m 0755 /etc/apt/preferences.d
+  printf '%s\n' "${AR_ET_PIN%$'\n'}" | install_file /etc/apt/preferences.d/agent-runtime-et 0644 root:root
   printf '%s\n' "${AR_ET_APT_LINE//@CODENAME@/$codename}" | install_file /etc/apt/sources.list.d/agent-runtime-et.list 0644 root:root
   et_restart=0
   if ! dpkg-query -W -f='${Status}' et 2>/dev/null | grep -q 'ok installed'; then

@@ -63,7 +63,7 @@ describe.sequential("broken renders are never installed", () => {
     const before = await asRoot(env, "dev-wes", "cat /etc/ssh/sshd_config.d/00-agent-runtime.conf");
     const message = await upError({ sshd: true });
     expect(message).toContain("dev-wes-sshd");
-    expect(message).toMatch(/sshd -t rejected the new configuration, previous state restored/);
+    expect(message).toMatch(/sshd -t rejected the new configuration: [^]*; previous state restored/);
     expect(message).toMatch(/ThisIsNotAnSshdKeyword/);
     expect(await asRoot(env, "dev-wes", "cat /etc/ssh/sshd_config.d/00-agent-runtime.conf")).toBe(before);
     expect(await asRoot(env, "dev-wes", "sshd -T | grep -E '^(passwordauthentication|permitrootlogin) '")).toBe("permitrootlogin no\npasswordauthentication no\n");

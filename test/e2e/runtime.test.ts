@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseDocument } from "yaml";
 import { runtimeScript } from "../../components/runtime";
-import { renderAgentAuditRules, renderAuditBase } from "../../src/render/runtime";
+import { renderAgentAuditRules, renderAuditBase, renderEtPin } from "../../src/render/runtime";
 import { sshExec } from "../../src/sandbox/hostPool";
 import { ensureEtFixture, ET_FIXTURE_APT_LINE, etFixtureDecoyKey, etFixtureVersion } from "../../src/sandbox/etFixture";
 import { ADMIN, asPerson, asRoot, bootTeam, configure, renderTeam, SUBNET, teardownTeam, upOps, type TeamEnv } from "./harness";
@@ -77,6 +77,8 @@ describe.sequential("runtime on real hosts", () => {
       expect(await asRoot(env, server, "dpkg-query -W -f='${Version}' et")).toBe(etFixtureVersion());
       expect(await asRoot(env, server, "cat /etc/apt/sources.list.d/agent-runtime-et.list")).toBe(`${ET_FIXTURE_APT_LINE}\n`);
       expect(await asRoot(env, server, "cat /etc/apt/keyrings/agent-runtime-et.asc")).toBe(`${et.signingKey.trimEnd()}\n`);
+      // The pin: only et may come from that source (its effect is checked with apt itself in test/unit/etPin.test.ts).
+      expect(await asRoot(env, server, "cat /etc/apt/preferences.d/agent-runtime-et")).toBe(renderEtPin({ port: 2022, source: "apt-repo", ...et }));
       const cfg = await asRoot(env, server, "cat /etc/et.cfg");
       expect(cfg).toMatch(/^port = 2022$/m);
       expect(cfg).toMatch(/^telemetry = 0$/m);

@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, test, vi } from "vitest";
 import { accessDiffCommand, parseAccessDiffArgs } from "../../src/cli/accessDiff";
 import { allGrants, planTeam } from "../../src/plan/access";
+import { cmp } from "../../src/plan/order";
 import { diffPlans, type AccessDiff } from "../../src/plan/diff";
 import { parseTeam } from "../../src/team/load";
 import { parsePublicKey } from "../../src/team/sshKeys";
@@ -62,6 +63,8 @@ const lineOf = (text: string, needle: string, after = "") => {
   return lines.findIndex((l, i) => i >= start && l.includes(needle)) + 1;
 };
 const marcusKey = EXAMPLE.match(/ssh-ed25519 \S+ marcus@laptop/)![0];
+/** `text` with olga's entry ending in `forwarding: <on>` (olga is on dev-olga and, as nadia's mentor, dev-nadia). */
+const olgaForwarding = (on: boolean, text = EXAMPLE) => edit(/(mentees: \[nadia[^\n]*)/, `$1\n    forwarding: ${on}`, text);
 
 describe("the example team, one edit at a time", () => {
   test("olga mentors wes too: one grant and one human, on dev-wes only", () => {
@@ -135,6 +138,61 @@ describe("the example team, one edit at a time", () => {
     expect(md).toContain("No access changes.");
     expect(changeLines(md)).toEqual([]);
     expect([json.empty, json.servers, json.summaryLine]).toEqual([true, [], "No access changes."]);
+  });
+
+  describe("forwarding", () => {
+    const olgaHuman = /^\+ human olga on dev-wes {2}\[keys: SHA256:\S+ \(ssh-ed25519 olga@laptop\); hop key from dev-olga; forwarding on\]$/;
+
+    test.each([
+      ["turning it on", EXAMPLE, olgaForwarding(true), "off → on", { from: false, to: true }],
+      ["turning it off", olgaForwarding(true), EXAMPLE, "on → off", { from: true, to: false }],
+    ])("%s: one line per server the person is on, counted, in JSON", (_, base, head, text, change) => {
+      const { md, json } = diffOf(head, base);
+      expect(changeLines(md)).toEqual([`~ forwarding for olga on dev-nadia: ${text}`, `~ forwarding for olga on dev-olga: ${text}`]);
+      expect(md).toContain(": 2 forwarding changes.\n\n### dev-nadia (changed)\n");
+      expect(json.empty).toBe(false);
+      expect(json.servers.map((s) => [s.server, s.status, s.forwarding])).toEqual([
+        ["dev-nadia", "changed", [{ human: "olga", ...change }]],
+        ["dev-olga", "changed", [{ human: "olga", ...change }]],
+      ]);
+      expect(json.summary).toMatchObject({ forwardingChanged: 2, serversChanged: 2, grantsAdded: 0, humansCreated: 0, keysAdded: 0 });
+    });
+
+    test("a human created with it on says so in its created line, not as a change", () => {
+      const base = olgaForwarding(true);
+      const { md, json } = diffOf(edit("mentees: [nadia]", "mentees: [nadia, wes]", base), base);
+      expect(changeLines(md).filter((l) => l.startsWith("+ human"))).toEqual([expect.stringMatching(olgaHuman)]);
+      expect(changeLines(md).filter((l) => l.includes("forwarding for"))).toEqual([]);
+      expect(json.servers[0]!.humans).toEqual([expect.objectContaining({ op: "+", human: "olga", forwarding: true })]);
+      expect(json.summary).toMatchObject({ humansCreated: 1, grantsAdded: 1, forwardingChanged: 0 });
+      expect(json.summaryLine).toBe("1 grant added, 1 human user created.");
+    });
+
+    test("created with it on while turning it on elsewhere: the created line plus one change per existing server", () => {
+      const { md, json } = diffOf(olgaForwarding(true, edit("mentees: [nadia]", "mentees: [nadia, wes]")));
+      expect(changeLines(md)).toEqual([
+        "~ forwarding for olga on dev-nadia: off → on",
+        "~ forwarding for olga on dev-olga: off → on",
+        "+ olga → wes-agent on dev-wes (mentor)  [recorded; line 34]",
+        expect.stringMatching(olgaHuman),
+      ]);
+      expect(json.summaryLine).toBe("1 grant added, 1 human user created, 2 forwarding changes.");
+    });
+
+    test("a human created with it off has no forwarding in its line", () => {
+      const { md, json } = diffOf(edit("mentees: [nadia]", "mentees: [nadia, wes]"));
+      expect(changeLines(md).find((l) => l.startsWith("+ human"))).not.toContain("forwarding");
+      expect(json.servers[0]!.humans).toEqual([expect.objectContaining({ human: "olga", forwarding: false })]);
+    });
+
+    test.each([
+      ["on on both sides", olgaForwarding(true), olgaForwarding(true)],
+      ["off explicitly vs the default", EXAMPLE, olgaForwarding(false)],
+    ])("unchanged (%s): no access changes", (_, base, head) => {
+      const { md, json } = diffOf(head, base);
+      expect(changeLines(md)).toEqual([]);
+      expect([json.empty, json.servers, json.summaryLine, json.summary.forwardingChanged]).toEqual([true, [], "No access changes.", 0]);
+    });
   });
 
   test("a key comment cannot break out of the markdown block", () => {
@@ -235,6 +293,38 @@ describe("properties", () => {
         }
         expect([...got].sort()).toEqual([...grantSet(tb)].sort());
         expect(diffPlans(planTeam(tb), planTeam(tb), tb, tb).empty).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  const forwardingMap = (t: ReturnType<typeof load>) => new Map(planTeam(t).servers.flatMap((s) => s.humans.map((x) => [`${s.name} ${x.name}`, x.forwarding] as const)));
+  // Two independent teams rarely share a person, so half the heads are the base with forwarding redrawn.
+  const arbBaseHead = arbTeamSpec.chain((a) => {
+    const redrawn = fc
+      .array(fc.constantFrom<boolean | undefined>(undefined, false, true), { minLength: a.developers.length, maxLength: a.developers.length })
+      .map((f) => ({ ...a, developers: a.developers.map((d, i) => ({ ...d, forwarding: f[i] })) }));
+    return fc.tuple(fc.constant(a), fc.oneof(arbTeamSpec, redrawn));
+  });
+
+  test("applying the diff's human and forwarding changes to the base gives exactly the head's forwarding, per server and human", () => {
+    fc.assert(
+      fc.property(arbBaseHead, ([a, b]) => {
+        const [ta, tb] = [load(teamYaml(a)), load(teamYaml(b))];
+        const d = diffPlans(planTeam(ta), planTeam(tb), ta, tb);
+        const got = forwardingMap(ta);
+        for (const s of d.servers) {
+          for (const x of s.humans) {
+            if (x.op === "+") got.set(`${s.server} ${x.human}`, x.forwarding);
+            else got.delete(`${s.server} ${x.human}`);
+          }
+          for (const f of s.forwarding) {
+            expect([f.from, f.to]).toEqual([got.get(`${s.server} ${f.human}`), !f.from]);
+            got.set(`${s.server} ${f.human}`, f.to);
+          }
+        }
+        const sorted = (m: Map<string, boolean>) => [...m].sort(([x], [y]) => cmp(x, y));
+        expect(sorted(got)).toEqual(sorted(forwardingMap(tb)));
       }),
       { numRuns: 100 },
     );

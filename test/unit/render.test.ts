@@ -15,7 +15,7 @@ import { loadTeamOrThrow } from "../../src/team/load";
 
 const plan = planTeam(loadTeamOrThrow("team.yaml"));
 const nadia = plan.servers.find((s) => s.name === "dev-nadia")!;
-const etRepo = { port: 2022, source: "apt-repo" as const, aptLine: "deb [signed-by=/etc/apt/keyrings/agent-runtime-et.asc] http://192.0.2.1/ ./", signingKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----" };
+const etRepo = { port: 2022, source: "apt-repo" as const, aptLine: "deb [signed-by=/etc/apt/keyrings/agent-runtime-et.asc] https://192.0.2.1/ ./", signingKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----" };
 
 const scripts: Record<string, string> = {
   human: humanScript("nadia", authorizedKeys(nadia.humans.find((h) => h.name === "nadia")!)),

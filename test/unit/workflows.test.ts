@@ -49,11 +49,13 @@ describe("actionlint", () => {
 
 describe("what the workflow does", () => {
   type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string };
-  const wf = parse(text) as {
+  type Workflow = {
     on: { pull_request: { paths: string[] } };
     permissions: Record<string, string>;
-    jobs: Record<string, { steps: Step[]; if?: string }>;
+    env?: Record<string, string>;
+    jobs: Record<string, { steps: Step[]; if?: string; environment?: string | { name: string } }>;
   };
+  const wf = parse(text) as Workflow;
   const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
   const diffSteps = wf.jobs["access-diff"]!.steps;
 
@@ -96,5 +98,42 @@ describe("what the workflow does", () => {
       policyPacks: "policy/analyzer.sh",
     });
     expect(wf.jobs.preview!.if).toContain("vars.PULUMI_STACK != ''");
+  });
+
+  // The stack's passphrase/token decrypt agent-runtime:adminPrivateKey. They live only in
+  // the approval-gated environment; a job outside it may use the automatic GITHUB_TOKEN only.
+  const STACK_SECRETS = ["PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "HCLOUD_TOKEN"];
+  /** Secrets named (secrets.X, secrets['X'], or the whole context) in a piece of the workflow. */
+  const secretsIn = (x: unknown) => [...JSON.stringify(x ?? {}).matchAll(/\bsecrets\b(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\s*\[\s*\\?["']([^"'\\]+))?/g)].map((m) => m[1] ?? m[2] ?? "(all secrets)");
+  /** [job, secret] for every secret other than GITHUB_TOKEN that a job without an environment could read. */
+  const ungated = (w: Workflow) => [
+    ...secretsIn(w.env).filter((x) => x !== "GITHUB_TOKEN").map((x) => ["(workflow env)", x]),
+    ...Object.entries(w.jobs).flatMap(([name, job]) => (job.environment ? [] : secretsIn(job).filter((x) => x !== "GITHUB_TOKEN").map((x) => [name, x]))),
+  ];
+
+  test("the preview job runs in the approval-gated environment agent-runtime-preview, with the stack's secrets", () => {
+    const env = wf.jobs.preview!.environment;
+    expect(typeof env === "string" ? env : env?.name).toBe("agent-runtime-preview");
+    expect(secretsIn(wf.jobs.preview)).toEqual(expect.arrayContaining(STACK_SECRETS));
+  });
+
+  test("no job without an environment references a secret (GITHUB_TOKEN aside); the access diff none at all", () => {
+    expect(ungated(wf)).toEqual([]);
+    expect(wf.jobs["access-diff"]!.environment).toBeUndefined();
+    expect(secretsIn(wf.jobs["access-diff"])).toEqual([]);
+  });
+
+  test("the check catches a preview without its environment, and secrets in a job or the workflow env", () => {
+    const without = parse(text.replace("    environment: agent-runtime-preview\n", "")) as Workflow;
+    expect(without.jobs.preview!.environment).toBeUndefined();
+    expect(ungated(without).map(([, x]) => x)).toEqual(expect.arrayContaining(STACK_SECRETS));
+    const leaky = parse(text) as Workflow;
+    leaky.env = { P: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" };
+    leaky.jobs["access-diff"]!.steps.push({ run: "echo", env: { A: "${{ secrets['HCLOUD_TOKEN'] }}", B: "${{ toJSON(secrets) }}" } });
+    expect(ungated(leaky)).toEqual([
+      ["(workflow env)", "PULUMI_CONFIG_PASSPHRASE"],
+      ["access-diff", "HCLOUD_TOKEN"],
+      ["access-diff", "(all secrets)"],
+    ]);
   });
 });
