@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServerPlan } from "../src/plan/access";
+import { auditScript, auditUndoScript } from "../src/render/audit";
 import { renderScript, shq } from "../src/render/script";
 import type { SshdSettings } from "../src/render/sshd";
 import type { EtSettings } from "../src/team/model";
@@ -86,9 +87,12 @@ export class DevServer extends pulumi.ComponentResource {
     const admin = this.bootstrapAdmin(name, args, bootstrapConn, adminUser, firstUser, ready);
     const runtime = installRuntime(`${name}-runtime`, { connection: this.connection, et: args.et }, { parent: this, dependsOn: [admin] });
     const sshd = hardenSshd(`${name}-sshd`, { connection: this.connection, admin: adminUser, settings: args.sshd, broken: args.faults?.sshd }, { parent: this, dependsOn: [admin] });
+    // The audit trail (templates/audit/): its own step, after the runtime installed auditd.
+    const audit = remoteScript(`${name}-audit`, { connection: this.connection, script: auditScript(), undo: auditUndoScript() }, { parent: this, dependsOn: [runtime] });
     const archives = this.keepArchives(name, args, adminUser, admin);
-    this.base = [runtime, sshd, archives];
-    this.runtimeStatus = runtime.stdout;
+    this.base = [runtime, sshd, audit, archives];
+    // "et: …" from the runtime step, "auditd: …" from the audit step.
+    this.runtimeStatus = pulumi.all([runtime.stdout, audit.stdout]).apply(([r, a]) => `${r}${a}`);
     this.registerOutputs({ address: this.address, runtimeStatus: this.runtimeStatus });
   }
 

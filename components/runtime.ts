@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { etAptLine, renderAuditBase, renderEtCfg, renderEtPin, renderLauncher } from "../src/render/runtime";
+import { etAptLine, renderEtCfg, renderEtPin, renderLauncher } from "../src/render/runtime";
 import { renderAgentTmuxConf, renderPamHook, renderPamStack } from "../src/render/containment";
 import { renderScript } from "../src/render/script";
 import type { EtSettings } from "../src/team/model";
@@ -20,7 +20,6 @@ export function runtimeScript(et: EtSettings): string {
     AR_ET_KEY: et.signingKey ?? "",
     AR_ET_CFG: renderEtCfg(et.port),
     AR_LAUNCHER: renderLauncher(),
-    AR_AUDIT_RULES: renderAuditBase(),
     AR_PAM_HOOK: renderPamHook(),
     AR_PAM_STACK: renderPamStack(),
     AR_TMUX_CONF: renderAgentTmuxConf(),

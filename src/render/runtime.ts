@@ -52,11 +52,6 @@ export function renderEtCfg(port: number): string {
   return fill(template("runtime/et.cfg"), { PORT: port });
 }
 
-/** Static audit watches (sudoers, sshd, the provisioner's files). */
-export function renderAuditBase(): string {
-  return template("audit/50-agent-runtime.rules");
-}
-
 /** execve rules for one agent user, keyed `agent-exec-<agent>`. */
 export function renderAgentAuditRules(agent: string, owner: string): string {
   return fill(template("audit/agent.rules"), { AGENT: agent, OWNER: owner });

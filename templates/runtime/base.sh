@@ -1,9 +1,9 @@
-# The runtime every dev server carries: tmux, sudo, auditd, Eternal Terminal (from the
-# team's configured apt source, signing key pinned), persistent journald, the
-# agent-session launcher and the audit watches.
-# the PAM hook that keeps every agent session under the agent's limits, and the managed
-# tmux config for agent sessions.
-# Vars: AR_ET_SOURCE, AR_ET_APT_LINE, AR_ET_PIN, AR_ET_KEY, AR_ET_CFG, AR_LAUNCHER, AR_AUDIT_RULES,
+# The runtime every dev server carries: tmux, sudo, auditd (configured by the audit
+# step, templates/audit/), Eternal Terminal (from the team's configured apt source,
+# signing key pinned), persistent journald, the agent-session launcher, the PAM hook
+# that keeps every agent session under the agent's limits, and the managed tmux config
+# for agent sessions.
+# Vars: AR_ET_SOURCE, AR_ET_APT_LINE, AR_ET_PIN, AR_ET_KEY, AR_ET_CFG, AR_LAUNCHER,
 #       AR_PAM_HOOK, AR_PAM_STACK, AR_TMUX_CONF
 AR_STEP=runtime
 # Rendered values already end in a newline: "${X%$'\n'}" writes each file with exactly
@@ -78,15 +78,4 @@ if ((${#pam_added[@]})); then
 fi
 install -d -m 0700 /var/log/sudo-io /var/backups/agent-runtime
 
-install -d -m 0750 /etc/audit/rules.d
-printf '%s\n' "${AR_AUDIT_RULES%$'\n'}" | install_file /etc/audit/rules.d/50-agent-runtime.rules 0640 root:root
-if in_container; then
-  # auditd needs the initial pid namespace; in a container it cannot start at all.
-  audit_status="installed, not running (container)"
-else
-  augenrules --load >/dev/null
-  systemctl enable --quiet --now auditd
-  audit_status="running ($(auditctl -l | grep -c agent-runtime) agent-runtime rules loaded)"
-fi
 echo "et: $et_status"
-echo "auditd: $audit_status"

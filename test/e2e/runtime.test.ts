@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseDocument } from "yaml";
 import { runtimeScript } from "../../components/runtime";
-import { renderAgentAuditRules, renderAuditBase, renderEtPin } from "../../src/render/runtime";
+import { renderAuditBaseRules, renderAuditdSettings, renderAuditWatches } from "../../src/render/audit";
+import { renderAgentAuditRules, renderEtPin } from "../../src/render/runtime";
 import { sshExec } from "../../src/sandbox/hostPool";
 import { ensureEtFixture, ET_FIXTURE_APT_LINE, etFixtureDecoyKey, etFixtureVersion } from "../../src/sandbox/etFixture";
 import { ADMIN, asPerson, asRoot, bootTeam, configure, renderTeam, SUBNET, teardownTeam, upOps, type TeamEnv } from "./harness";
@@ -151,9 +152,16 @@ describe.sequential("runtime on real hosts", () => {
   test("audit and journald: rules exactly as rendered, auditd reported honestly in a container", async () => {
     for (const [server, owner] of [["dev-marcus", "marcus"], [WES, "wes"]] as const) {
       expect(await asRoot(env, server, "systemd-detect-virt -c")).not.toBe("none\n");
-      expect(await asRoot(env, server, "cat /etc/audit/rules.d/50-agent-runtime.rules")).toBe(renderAuditBase());
+      expect(await asRoot(env, server, "cat /etc/audit/rules.d/50-agent-runtime.rules")).toBe(renderAuditWatches());
+      expect(await asRoot(env, server, "cat /etc/audit/rules.d/zz-agent-runtime-base.rules")).toBe(renderAuditBaseRules());
+      // The enforced auditd.conf lines, each exactly once.
+      const conf = await asRoot(env, server, "cat /etc/audit/auditd.conf");
+      for (const line of renderAuditdSettings().trim().split("\n").filter((l) => l && !l.startsWith("#"))) {
+        expect(conf.split("\n").filter((l) => l.replace(/\s+/g, " ").trim() === line.replace(/\s+/g, " ").trim()), line).toHaveLength(1);
+      }
+      expect(await asRoot(env, server, "stat -c '%U:%G %a' /var/log/audit")).toBe("root:root 700\n");
       expect(await asRoot(env, server, `cat /etc/audit/rules.d/60-agent-runtime-${owner}-agent.rules`)).toBe(renderAgentAuditRules(`${owner}-agent`, owner));
-      expect(await asRoot(env, server, "ls /etc/audit/rules.d/ | grep agent-runtime")).toBe(`50-agent-runtime.rules\n60-agent-runtime-${owner}-agent.rules\n`);
+      expect(await asRoot(env, server, "ls /etc/audit/rules.d/ | grep agent-runtime")).toBe(`50-agent-runtime.rules\n60-agent-runtime-${owner}-agent.rules\nzz-agent-runtime-base.rules\n`);
       expect(await asRoot(env, server, "cat /etc/systemd/journald.conf.d/50-agent-runtime.conf")).toMatch(/^\[Journal\]\nStorage=persistent$/m);
       // journald took it: the journal is on disk, not in /run.
       expect(await asRoot(env, server, 'test -d "/var/log/journal/$(cat /etc/machine-id)" && echo persistent')).toBe("persistent\n");

@@ -5,7 +5,8 @@ import { runtimeScript } from "../../components/runtime";
 import { sshdDropIn } from "../../components/sshd";
 import { removeFile, sudoersFiles, sudoersScript } from "../../components/sudoers";
 import { planTeam, type Grant } from "../../src/plan/access";
-import { renderAgentAuditRules, renderAuditBase, renderEtCfg, sliceProperties } from "../../src/render/runtime";
+import { renderAuditWatches } from "../../src/render/audit";
+import { renderAgentAuditRules, renderEtCfg, sliceProperties } from "../../src/render/runtime";
 import { fill, renderScript, shq } from "../../src/render/script";
 import { renderHumanSudoers, sudoersRule } from "../../src/render/sudoers";
 import { loadTeamOrThrow } from "../../src/team/load";
@@ -141,13 +142,13 @@ describe("runtime renders", () => {
     expect(sliceProperties({ cpu: 1.5, memory: "4G", memoryHigh: "3G", tasks: 512 })).toEqual({ CPUQuota: "150%", MemoryHigh: "3G", MemoryMax: "4G", TasksMax: "512" });
   });
   test("audit rules: watches and per-agent execve keys (strict render)", () => {
-    expect(renderAuditBase()).toMatchSnapshot();
+    expect(renderAuditWatches()).toMatchSnapshot();
     const rules = renderAgentAuditRules("wes-agent", "wes").split("\n").filter((l) => l.startsWith("-"));
     expect(rules).toEqual([
       "-a always,exit -F arch=b64 -S execve,execveat -F uid=wes-agent -k agent-exec-wes-agent",
       "-a always,exit -F arch=b32 -S execve,execveat -F uid=wes-agent -k agent-exec-wes-agent",
     ]);
-    for (const l of renderAuditBase().split("\n").filter((x) => x.startsWith("-"))) {
+    for (const l of renderAuditWatches().split("\n").filter((x) => x.startsWith("-"))) {
       expect(l).toMatch(/^-w \/\S+ -p wa -k agent-runtime-[a-z]+$/);
     }
   });
