@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { AgentRuntime } from "./components/agentRuntime";
+import type { Executor } from "./components/executor";
 import { allGrants, planTeam } from "./src/plan/access";
 import { publicKeyOfPrivate } from "./src/team/adminKey";
 import { ARCHIVE_DIR_DEFAULT } from "./src/team/defaults";
@@ -16,20 +17,29 @@ const plan = planTeam(team);
 // The public half is needed as a plain value (user data, authorized_keys): it is set
 // next to the secret and checked against it, so a mismatched pair fails before any step.
 const adminPublicKey = config.require("adminPublicKey");
-// "command" (default): steps are @pulumi/command remote.Command. "ssh": the same scripts
-// over the system ssh client with a key file (sandbox, tests; see components/sshExecutor.ts).
-const executor = config.get("executor") ?? "command";
-if (executor !== "command" && executor !== "ssh") throw new Error(`config agent-runtime:executor: "${executor}" is not "command" or "ssh"`);
-const adminKeyPath = executor === "ssh" ? config.require("adminKeyPath") : undefined;
-const adminPrivateKey =
-  executor === "ssh" ? pulumi.secret("") : config.requireSecret("adminPrivateKey").apply((key) => checkKeyPair(key, adminPublicKey));
+// The executor, decided here once: "command" (default: @pulumi/command remote.Command with
+// the key from the encrypted config) or "ssh" (the same scripts over the system ssh client
+// with a key file; sandbox, tests; see components/executor.ts).
+const executorName = config.get("executor") ?? "command";
+let executor: Executor;
+switch (executorName) {
+  case "command":
+    executor = { kind: "command", privateKey: config.requireSecret("adminPrivateKey").apply((key) => checkKeyPair(key, adminPublicKey)) };
+    break;
+  case "ssh":
+    executor = { kind: "ssh", keyPath: config.require("adminKeyPath") };
+    break;
+  default:
+    throw new Error(`config agent-runtime:executor: "${executorName}" is not "command" or "ssh"`);
+}
 
 // Offboarding archives are copied here before a server's users (and cloud machine) go.
 const archiveDir = path.resolve(config.get("archiveDir") ?? ARCHIVE_DIR_DEFAULT);
 
 const runtime = new AgentRuntime(team.name, {
   plan,
-  admin: { privateKey: adminPrivateKey, publicKey: adminPublicKey, keyPath: adminKeyPath },
+  admin: { publicKey: adminPublicKey },
+  executor,
   et: team.et,
   allowFrom: team.allowFrom,
   archiveDir,

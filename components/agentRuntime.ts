@@ -4,6 +4,7 @@ import { etCommand, sshConfigBlock } from "../src/plan/clientConfig";
 import type { EtSettings } from "../src/team/model";
 import { createHcloudAdminKey, hcloudLabelValue, MANAGED_BY } from "./cloudHost";
 import { DevServer, type AdminCredentials, type Faults } from "./devServer";
+import { ExecutorLock, type Executor } from "./executor";
 import { createOwnerUsers, createVisitors } from "./linuxUsers";
 import { writeSudoers } from "./sudoers";
 
@@ -11,6 +12,8 @@ export interface AgentRuntimeArgs {
   /** The pure plan built from team.yaml (src/plan/access.ts). */
   readonly plan: TeamPlan;
   readonly admin: AdminCredentials;
+  /** How steps reach servers (decided once in index.ts). */
+  readonly executor: Executor;
   readonly et: EtSettings;
   /** CIDRs admitted by cloud firewalls. */
   readonly allowFrom: readonly string[];
@@ -48,6 +51,9 @@ export class AgentRuntime extends pulumi.ComponentResource {
   }
 
   private createServers(args: AgentRuntimeArgs): Record<string, DevServer> {
+    // Every step waits for the lock (through the readiness gates): a switched executor is
+    // refused before anything runs.
+    const lock = new ExecutorLock(`${args.plan.team}-executor`, args.executor, { parent: this });
     // Hetzner refuses a second key with the same fingerprint: one key for the team.
     const hcloudKey = args.plan.servers.some((s) => s.spec.provider === "hcloud")
       ? createHcloudAdminKey(`${args.plan.team}-admin-key`, args.admin.publicKey, { team: hcloudLabelValue(args.plan.team), "managed-by": MANAGED_BY }, { parent: this })
@@ -57,7 +63,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
         s.name,
         new DevServer(
           s.name,
-          { plan: s, team: args.plan.team, admin: args.admin, et: args.et, allowFrom: args.allowFrom, faults: args.faults, archiveDir: args.archiveDir, hcloudSshKeyId: hcloudKey?.id },
+          { plan: s, team: args.plan.team, admin: args.admin, executor: args.executor, after: [lock], et: args.et, allowFrom: args.allowFrom, faults: args.faults, archiveDir: args.archiveDir, hcloudSshKeyId: hcloudKey?.id },
           { parent: this },
         ),
       ]),

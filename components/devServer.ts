@@ -1,28 +1,20 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServerPlan } from "../src/plan/access";
 import { auditScript, auditUndoScript } from "../src/render/audit";
-import { renderScript, shq } from "../src/render/script";
+import { renderScript } from "../src/render/script";
 import type { SshdSettings } from "../src/render/sshd";
 import type { EtSettings } from "../src/team/model";
 import { createCloudHost } from "./cloudHost";
-import type { Connection } from "./remoteScript";
-import { remoteScript } from "./remoteScript";
-import { LocalStep } from "./localStep";
-import { SshStep } from "./sshExecutor";
+import { localScript, remoteScript, type Connection, type Executor } from "./executor";
 import { installRuntime } from "./runtime";
 import { hardenSshd } from "./sshd";
 
-/** The provisioner's credentials (the stack key). */
+/** The provisioner's account and key (the stack key). */
 export interface AdminCredentials {
   /** Account the provisioner creates and then always connects as. Defaults to "agent-runtime". */
   readonly user?: string;
-  /** OpenSSH private key, a secret from stack config. */
-  readonly privateKey: pulumi.Input<string>;
-  /** Its public half, authorized for the admin account. */
+  /** The public half of the stack key, authorized for the admin account. */
   readonly publicKey: string;
-  /** Executor "ssh" only: the private key as a file on the machine running Pulumi. */
-  readonly keyPath?: string;
 }
 
 /** Test-only seams that inject broken renders to prove nothing broken is ever installed. */
@@ -37,6 +29,10 @@ export interface DevServerArgs {
   /** Team name, used in cloud tags and labels. */
   readonly team: string;
   readonly admin: AdminCredentials;
+  /** How steps reach the server (and the private key in the form that executor needs). */
+  readonly executor: Executor;
+  /** Resources every step waits for (the executor lock). Defaults to none. */
+  readonly after?: pulumi.Resource[];
   /** Eternal Terminal settings from team.yaml. */
   readonly et: EtSettings;
   /** CIDRs admitted to ssh/et by cloud firewalls. */
@@ -79,11 +75,10 @@ export class DevServer extends pulumi.ComponentResource {
     this.hostKey = spec.provider === "existing" ? spec.hostKey : undefined;
     const firstUser = spec.provider === "existing" ? spec.adminUser : adminUser;
     const identity = pulumi.interpolate`${spec.provider}:${this.address}`;
-    const ssh = args.admin.keyPath ? { keyPath: args.admin.keyPath, hostKey: this.hostKey ?? "" } : undefined;
-    const bootstrapConn: Connection = { host: this.address, port: this.port, user: firstUser, privateKey: args.admin.privateKey, identity, ssh };
+    const bootstrapConn: Connection = { server: name, host: this.address, port: this.port, user: firstUser, hostKey: this.hostKey ?? "", identity, executor: args.executor };
     this.connection = { ...bootstrapConn, user: adminUser };
 
-    const ready = this.waitForSsh(name, args, [adminUser, firstUser], host.resources);
+    const ready = this.waitForSsh(name, args, [adminUser, firstUser], [...host.resources, ...(args.after ?? [])]);
     const admin = this.bootstrapAdmin(name, args, bootstrapConn, adminUser, firstUser, ready);
     const runtime = installRuntime(`${name}-runtime`, { connection: this.connection, et: args.et }, { parent: this, dependsOn: [admin] });
     const sshd = hardenSshd(`${name}-sshd`, { connection: this.connection, admin: adminUser, settings: args.sshd, broken: args.faults?.sshd }, { parent: this, dependsOn: [admin] });
@@ -102,19 +97,13 @@ export class DevServer extends pulumi.ComponentResource {
     return createCloudHost(name, { spec, owner: args.plan.owner, team: args.team, adminUser, adminPublicKey: args.admin.publicKey, allowFrom: args.allowFrom, etPort: args.et.port, hcloudSshKeyId: args.hcloudSshKeyId }, this);
   }
 
-  /** Local ssh with the pinned host key, retried (bounded) until the server answers. */
+  /** Local ssh with the pinned host key, retried (bounded) until the server answers: the
+   *  same gate script for both executors (templates/gate/wait-ssh.sh). */
   private waitForSsh(name: string, args: DevServerArgs, users: string[], after: pulumi.Resource[]): pulumi.Resource {
     const cloud = args.plan.spec.provider !== "existing";
-    if (args.admin.keyPath) {
-      const user = users[users.length - 1]!;
-      return new SshStep(
-        `${name}-ready`,
-        { host: this.address, port: this.port, user, keyPath: args.admin.keyPath, hostKey: this.hostKey ?? "", script: 'echo "ready: $(hostname)"', tries: cloud ? 300 : 15 },
-        { parent: this, dependsOn: after },
-      );
-    }
     const script = this.address.apply((address) =>
       renderScript("gate/wait-ssh.sh", {
+        AR_SERVER: name,
         AR_HOST: address,
         AR_PORT: this.port,
         AR_USERS: [...new Set(users)].join(" "),
@@ -123,11 +112,7 @@ export class DevServer extends pulumi.ComponentResource {
         AR_WAIT: cloud ? 5 : 1,
       }),
     );
-    return new command.local.Command(
-      `${name}-ready`,
-      { create: "bash -s", stdin: script, environment: { AR_KEY: pulumi.secret(args.admin.privateKey) }, logging: "stdoutAndStderr" },
-      { parent: this, dependsOn: after, additionalSecretOutputs: ["environment"] },
-    );
+    return localScript(`${name}-ready`, { script, undo: "", executor: args.executor }, { parent: this, dependsOn: after });
   }
 
   /** Offboarding archives outlive the server: on delete, copy them to archiveDir. Every
@@ -136,13 +121,7 @@ export class DevServer extends pulumi.ComponentResource {
     const undo = this.address.apply((address) =>
       renderScript("gate/pull-archives.sh", { AR_HOST: address, AR_PORT: this.port, AR_USER: adminUser, AR_HOST_KEY: this.hostKey ?? "", AR_DEST: `${args.archiveDir}/${name}` }),
     );
-    const opts = { parent: this, dependsOn: [admin] };
-    if (args.admin.keyPath) return new LocalStep(`${name}-archives`, { script: "", undo, environment: { AR_KEY_PATH: args.admin.keyPath } }, opts);
-    return new command.local.Command(
-      `${name}-archives`,
-      { create: "true", delete: undo.apply((u) => `bash -c ${shq(u)}`), environment: { AR_KEY: pulumi.secret(args.admin.privateKey) }, logging: "stdoutAndStderr" },
-      { ...opts, additionalSecretOutputs: ["environment"] },
-    );
+    return localScript(`${name}-archives`, { script: "", undo, executor: args.executor }, { parent: this, dependsOn: [admin] });
   }
 
   private bootstrapAdmin(name: string, args: DevServerArgs, conn: Connection, adminUser: string, firstUser: string, ready: pulumi.Resource) {

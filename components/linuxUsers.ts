@@ -5,7 +5,7 @@ import { renderScript } from "../src/render/script";
 import { ARCHIVE_LIMITS } from "../src/team/defaults";
 import { authorizedKeyLine } from "../src/team/sshKeys";
 import type { DevServer } from "./devServer";
-import { remoteScript } from "./remoteScript";
+import { remoteScript } from "./executor";
 
 // Linux users on one server, as children of its DevServer. Two passes, because visitors
 // carry a hop key generated on *their* server: first every server's owner (human, agent,

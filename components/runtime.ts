@@ -3,7 +3,7 @@ import { etAptLine, renderEtCfg, renderEtPin, renderLauncher } from "../src/rend
 import { renderAgentTmuxConf, renderPamHook, renderPamStack } from "../src/render/containment";
 import { renderScript } from "../src/render/script";
 import type { EtSettings } from "../src/team/model";
-import { remoteScript, type Connection } from "./remoteScript";
+import { remoteScript, type Connection } from "./executor";
 
 export interface RuntimeArgs {
   readonly connection: Connection;

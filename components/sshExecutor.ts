@@ -5,8 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 // client by a dynamic provider. It exists because the command provider plugin cannot be
 // built on machines whose Go module proxy doesn't serve it (see README "Toolchain"):
 // the sandbox and the end-to-end tests use it so that the real engine still drives
-// real hosts. It also pins host keys (StrictHostKeyChecking=yes), which remote.Command
-// cannot. Teams with the command plugin use executor "command" (the default).
+// real hosts. Host keys are pinned (StrictHostKeyChecking=yes), as remote.Command does
+// with connection.hostKey. Teams with the command plugin use executor "command" (the
+// default). Which one runs is decided once (components/executor.ts).
 
 /** Inputs of one ssh step. All plain values: the key is a file path, never key text. */
 export interface SshStepInputs {
@@ -74,8 +75,11 @@ async function runOverSsh(p: Props, script: string): Promise<string> {
       });
       if (r.code === 0) return r.out;
       last = `${p.user}@${p.host}:${p.port}: exit ${r.code}: ${r.err.trim() || r.out.trim()}`;
+      if (/Host key verification failed|IDENTIFICATION HAS CHANGED/.test(r.err)) {
+        throw new Error(`${p.host}:${p.port} presented a host key that does not match the pinned one; nothing was run there (${r.err.trim().split("\n").pop()})`);
+      }
       // 255 = ssh itself failed (not up yet, refused); a script failure is final.
-      if (r.code !== 255 || /Host key verification failed|IDENTIFICATION HAS CHANGED/.test(r.err)) break;
+      if (r.code !== 255) break;
       await new Promise((res) => setTimeout(res, 1000));
     }
     throw new Error(last);

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { renderScript } from "../src/render/script";
 import { renderSshdDropIn, type SshdSettings } from "../src/render/sshd";
-import { remoteScript, type Connection } from "./remoteScript";
+import { remoteScript, type Connection } from "./executor";
 
 export interface SshdArgs {
   readonly connection: Connection;

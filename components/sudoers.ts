@@ -3,7 +3,7 @@ import type { ServerPlan } from "../src/plan/access";
 import { renderScript } from "../src/render/script";
 import { renderHumanSudoers, renderSudoDefaults, SUDO_DEFAULTS_FILE, sudoersFileName } from "../src/render/sudoers";
 import type { DevServer } from "./devServer";
-import { remoteScript } from "./remoteScript";
+import { remoteScript } from "./executor";
 
 // sudoers.d files on one server: the shared defaults, then one file per human with
 // grants there. Each is installed through visudo (templates/sudoers/install.sh);

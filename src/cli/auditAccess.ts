@@ -3,9 +3,9 @@ import * as path from "node:path";
 import { planTeam } from "../plan/access";
 import { poolStatus } from "../sandbox/hostPool";
 import { auditAccess } from "../sandbox/probe";
+import { SANDBOX_POOL, SANDBOX_STATE } from "../sandbox/sandbox";
 import { formatError } from "../team/errors";
 import { loadTeamFile } from "../team/load";
-import { SANDBOX_POOL, SANDBOX_STATE } from "./sandbox";
 
 /** `agent-runtime audit-access [--json]`: actual `sudo -l -U` on every sandbox host vs the plan. */
 export async function auditAccessCommand(args: string[]): Promise<number> {

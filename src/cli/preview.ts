@@ -1,9 +1,9 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { planTeam } from "../plan/access";
 import { diffPlans, renderDiffMarkdown } from "../plan/diff";
+import { previewSandbox, sandboxSourceTeam } from "../sandbox/sandbox";
 import { formatError } from "../team/errors";
 import { loadTeamFile } from "../team/load";
-import { previewSandbox, sandboxSourceTeam } from "./sandbox";
 
 // `agent-runtime preview [team.yaml] [--out FILE]`: what CI posts on a pull request, run
 // locally against the sandbox: the access diff (applied team → this file) and the

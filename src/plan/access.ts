@@ -1,4 +1,4 @@
-import { cmp } from "./order";
+import { cmp } from "../byteOrder";
 import { AGENT_SUFFIX } from "../team/schema";
 import type { Person, ResolvedLimits, ServerSpec, Source, Team } from "../team/model";
 import type { SshPublicKey } from "../team/sshKeys";
@@ -102,9 +102,4 @@ export function planTeam(team: Team): TeamPlan {
 /** Every grant of the plan, flattened and sorted (server, human). */
 export function allGrants(plan: TeamPlan): Grant[] {
   return plan.servers.flatMap((s) => s.grants).sort((a, b) => cmp(a.server, b.server) || cmp(a.human, b.human));
-}
-
-/** Humans that hop (have their own server and reach others), with their targets. */
-export function hops(plan: TeamPlan): { human: string; from: string; to: string[] }[] {
-  return plan.servers.filter((s) => s.hopsTo.length > 0).map((s) => ({ human: s.owner, from: s.name, to: s.hopsTo }));
 }

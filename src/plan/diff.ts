@@ -1,4 +1,4 @@
-import { cmp } from "./order";
+import { cmp } from "../byteOrder";
 import type { AgentPlan, Grant, GrantReason, HumanPlan, ServerPlan, TeamPlan } from "./access";
 import type { ResolvedLimits, ServerSpec, Team } from "../team/model";
 import { parsePublicKey, type SshPublicKey } from "../team/sshKeys";

@@ -1,4 +1,4 @@
-import { cmp } from "../plan/order";
+import { cmp } from "../byteOrder";
 import type { TeamPlan } from "../plan/access";
 
 // The least-privilege probe: what `sudo -l -U` actually allows on each host, compared

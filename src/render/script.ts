@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 
@@ -51,9 +50,4 @@ export function fill(text: string, values: Record<string, string | number>): str
   const unused = Object.keys(values).filter((k) => !used.has(k));
   if (unused.length) throw new Error(`values never used by the template: ${unused.join(", ")}`);
   return out;
-}
-
-/** Short content hash, for triggers and file names. */
-export function contentHash(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 16);
 }

@@ -1,4 +1,4 @@
-import { cmp } from "../plan/order";
+import { cmp } from "../byteOrder";
 import type { Grant } from "../plan/access";
 import { fill, template } from "./script";
 

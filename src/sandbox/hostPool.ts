@@ -4,6 +4,7 @@
 // use it before any engine exists.
 import { spawn } from "node:child_process";
 import * as path from "node:path";
+import { sshClientOptions } from "../ssh/clientOptions";
 
 /** One booted host, exactly as printed by `hostpool.sh up`. */
 export interface PoolHost {
@@ -126,11 +127,6 @@ export async function stopPool(pool: string): Promise<void> {
   await hostpool(["down", "--pool", pool], TIMEOUTS.down);
 }
 
-/** Stops every pool except those in keep (e.g. a running interactive "sandbox"). */
-export async function stopAllPools(keep: string[] = []): Promise<void> {
-  await hostpool(["down", "--all", ...keep.flatMap((k) => ["--keep", k])], TIMEOUTS.down);
-}
-
 /** Hosts of a pool with nspawn liveness and one bounded ssh probe each; [] if not running. */
 export async function poolStatus(pool: string): Promise<PoolHostStatus[]> {
   const res = await hostpool(["status", "--pool", pool, "--json"], TIMEOUTS.query);
@@ -144,24 +140,14 @@ export async function leftovers(pool?: string, keep: string[] = []): Promise<str
   return res.stdout.split("\n").filter((l) => l.trim() !== "");
 }
 
-/** ssh options shared by every caller: pinned host key, no agent, no config, bounded connect. */
+/** ssh arguments for a pool host: the shared client options (pinned host key, no agent, no config), 5 s connect, user@address. */
 export function sshArgs(host: PoolHost, opts: { user?: string; keyPath?: string } = {}): string[] {
   // By IP only: a host name would send DNS queries off this machine.
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host.address)) {
     throw new Error(`refusing to ssh to "${host.address}": pool hosts are reached by IPv4 address only`);
   }
   return [
-    "-F", "none",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${host.knownHostsPath}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=5",
-    "-o", "IdentitiesOnly=yes",
-    "-o", "IdentityAgent=none",
-    "-o", "LogLevel=ERROR",
-    "-i", opts.keyPath ?? host.privateKeyPath,
-    "-p", String(host.port),
+    ...sshClientOptions({ hostKeyFile: host.knownHostsPath, strict: true, keyPath: opts.keyPath ?? host.privateKeyPath, port: host.port, connectTimeout: 5 }),
     `${opts.user ?? host.adminUser}@${host.address}`,
   ];
 }

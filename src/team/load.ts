@@ -1,4 +1,4 @@
-import { cmp } from "../plan/order";
+import { cmp } from "../byteOrder";
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";

@@ -1,7 +1,8 @@
 # Shared helpers, prepended to every provisioning script (after its variables).
 # Every script is idempotent: run twice, the second run changes nothing.
 
-log() { printf 'agent-runtime %s on %s: %s\n' "${AR_STEP:-step}" "$(hostname)" "$*" >&2; }
+# AR_WHERE ("dev-wes (agent-runtime@10.0.0.5:22)") is set by the executor before the script.
+log() { printf 'agent-runtime %s on %s: %s\n' "${AR_STEP:-step}" "${AR_WHERE:-$(hostname)}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 # install_file PATH MODE OWNER:GROUP < content — atomic (temp + rename in the same

@@ -45,7 +45,12 @@ afterAll(async () => {
 describe.sequential("lifecycle on real hosts", () => {
   test("onboard: users, keys, sudoers and sshd exactly as planned", async () => {
     const { ops } = await deploy(EXAMPLE);
-    expect(ops.filter((o) => o.startsWith("create ")).length).toBeGreaterThan(20);
+    // Exactly the planned resources are created, nothing else and nothing twice.
+    expect(ops).toEqual(plannedCreates(plan));
+    // The plan behind it is the example team's: marcus (lead) hops to every server, olga
+    // to her mentee's; wes and nadia reach no other server.
+    expect(ops).toEqual(expect.arrayContaining(["create dev-marcus-hop-marcus", "create dev-olga-hop-olga", "create dev-nadia-sudoers-olga", "create dev-wes-user-marcus"]));
+    expect(ops.filter((o) => /^create dev-(wes|nadia)-hop/.test(o))).toEqual([]);
     await expectLeastPrivilege();
 
     // Humans and agents exist where planned, and only there.
@@ -159,6 +164,23 @@ describe.sequential("lifecycle on real hosts", () => {
     expect((await sshExec(wes, "ls /var/backups/agent-runtime/", { user: "root" })).stdout).toMatch(/^wes-agent-/m);
   });
 });
+
+/** "create <name>" for every resource a first `up` of `p` makes on existing hosts, sorted like
+ *  collectOps: the engine's default provider of the ssh executor's dynamic resources
+ *  ("default"), the AgentRuntime component, and per server its DevServer component and
+ *  the steps of components/devServer.ts, linuxUsers.ts and sudoers.ts. */
+function plannedCreates(p: TeamPlan): string[] {
+  const names = ["default", p.team];
+  for (const s of p.servers) {
+    const n = s.name;
+    names.push(n, `${n}-ready`, `${n}-admin`, `${n}-runtime`, `${n}-sshd`, `${n}-audit`, `${n}-archives`, `${n}-sudoers-defaults`);
+    names.push(...s.humans.map((h) => `${n}-user-${h.name}`));
+    names.push(...s.agents.map((a) => `${n}-agent-${a.name}`));
+    names.push(...new Set(s.grants.map((g) => `${n}-sudoers-${g.human}`)));
+    if (s.hopsTo.length > 0) names.push(`${n}-hopkey-${s.owner}`, `${n}-hop-${s.owner}`);
+  }
+  return names.map((x) => `create ${x}`).sort();
+}
 
 /** Root on a host whose provisioner account may already be gone: use the pool's root login. */
 async function asRootVia(e: TeamEnv, server: string, command: string): Promise<string> {

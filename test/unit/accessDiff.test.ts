@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, test, vi } from "vitest";
 import { accessDiffCommand, parseAccessDiffArgs } from "../../src/cli/accessDiff";
 import { allGrants, planTeam } from "../../src/plan/access";
-import { cmp } from "../../src/plan/order";
+import { cmp } from "../../src/byteOrder";
 import { diffPlans, type AccessDiff } from "../../src/plan/diff";
 import { parseTeam } from "../../src/team/load";
 import { parsePublicKey } from "../../src/team/sshKeys";

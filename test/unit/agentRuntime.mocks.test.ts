@@ -81,7 +81,7 @@ async function program(text: string) {
   const r = parseTeam(text);
   if (!r.ok) throw new Error("unreachable");
   recs.length = 0;
-  const rt = new runtime.AgentRuntime("acme", { plan, admin: { privateKey: pulumi.secret(PRIVATE_KEY), publicKey: ADMIN_PUB }, et: r.team.et, allowFrom: r.team.allowFrom, archiveDir: "/tmp/agent-runtime-archives" });
+  const rt = new runtime.AgentRuntime("acme", { plan, admin: { publicKey: ADMIN_PUB }, executor: { kind: "command", privateKey: pulumi.secret(PRIVATE_KEY) }, et: r.team.et, allowFrom: r.team.allowFrom, archiveDir: "/tmp/agent-runtime-archives" });
   const servers = await promiseOf(rt.servers);
   await settings.waitForRPCs();
   const all = [...recs];

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, test } from "vitest";
 import type * as CloudHostModule from "../../components/cloudHost";
-import { ADMIN_SUDO_RULE, BOOTSTRAP_SSHD_DROPIN, renderCloudInit } from "../../src/render/cloudInit";
+import { BOOTSTRAP_SSHD_DROPIN, renderCloudInit } from "../../src/render/cloudInit";
 import { arbName, fixedKey } from "./teamYaml";
 
 // createCloudHost under pulumi.runtime.setMocks (the aws/hcloud plugins can't be had
@@ -105,15 +105,19 @@ describe("cloud-init user data", () => {
         ssh_authorized_keys: [ADMIN_KEY],
       },
     ]);
-    expect(ADMIN_SUDO_RULE).toBe("ALL=(ALL) NOPASSWD:ALL");
   });
 
   test("writes one sshd drop-in, sorting before 50-cloud-init.conf, that turns passwords and root login off", () => {
     expect(doc.write_files).toHaveLength(1);
     const f = doc.write_files[0];
     expect(f.path).toBe(BOOTSTRAP_SSHD_DROPIN);
-    expect(f.path).toBe("/etc/ssh/sshd_config.d/00-agent-runtime-bootstrap.conf");
-    expect([f.path.split("/").pop(), "50-cloud-init.conf"].sort()[0]).toBe("00-agent-runtime-bootstrap.conf");
+    // sshd reads `Include /etc/ssh/sshd_config.d/*.conf` in glob (byte) order and keeps the
+    // first value, so the rendered name itself must sort before cloud-init's drop-in.
+    const dir = f.path.slice(0, f.path.lastIndexOf("/"));
+    const file = f.path.slice(f.path.lastIndexOf("/") + 1);
+    expect(dir).toBe("/etc/ssh/sshd_config.d");
+    expect(file).toMatch(/^[^/]+\.conf$/);
+    expect(Buffer.compare(Buffer.from(file), Buffer.from("50-cloud-init.conf")), file).toBe(-1);
     expect(f.permissions).toBe("0644");
     const settings = (f.content as string).split("\n").filter((l) => l && !l.startsWith("#"));
     expect(settings).toEqual(["PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin no"]);

@@ -30,12 +30,12 @@ describe("planTeam properties", () => {
           expect(s.agents.map((a) => a.name)).toEqual([agentUser(s.owner)]);
           for (const g of s.grants) {
             expect(g.server).toBe(s.name);
+            // Exactly the owner's agent user, so never root and never a human user: humans
+            // are people from team.yaml (checked below), and no person is named *-agent.
             expect(g.target).toBe(`${s.owner}-agent`);
-            expect(g.target).not.toBe("root");
-            expect(names.has(g.target)).toBe(false);
             expect(names.has(g.human)).toBe(true);
           }
-          for (const h of s.humans) expect(h.name.endsWith("-agent")).toBe(false);
+          for (const h of s.humans) expect(names.has(h.name), `human user ${h.name} on ${s.name}`).toBe(true);
         }
       }),
     );

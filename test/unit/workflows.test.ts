@@ -95,7 +95,7 @@ describe("what the workflow does", () => {
       "comment-on-pr": true,
       "stack-name": "${{ vars.PULUMI_STACK }}",
       "cloud-url": "${{ vars.PULUMI_BACKEND_URL }}",
-      policyPacks: "policy/analyzer.sh",
+      policyPacks: "policy",
     });
     expect(wf.jobs.preview!.if).toContain("vars.PULUMI_STACK != ''");
   });

@@ -1,0 +1,165 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, test } from "vitest";
+import type * as AgentRuntimeModule from "../../components/agentRuntime";
+import { checkExecutorSwitch, type Executor } from "../../components/executor";
+import { planTeam } from "../../src/plan/access";
+import { shq } from "../../src/render/script";
+import { formatError } from "../../src/team/errors";
+import { parseTeam } from "../../src/team/load";
+import { fixedKey, teamYaml, type TeamSpec } from "./teamYaml";
+
+// One contract, two executors (mocks): the whole program run with executor "command"
+// (remote.Command / local.Command) and with executor "ssh" (dynamic providers) must make
+// the same steps — names, scripts, undo scripts, connections, pinned host keys and
+// dependencies — differing only in resource type. The e2e suite runs "ssh" for real.
+
+interface Rec {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  deps: string[];
+}
+const recs: Rec[] = [];
+const deps = new Map<string, string[]>();
+const num = (s: string) => parseInt(createHash("sha256").update(s).digest("hex").slice(0, 6), 16);
+const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+let runtime: typeof AgentRuntimeModule;
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (a) => {
+        recs.push({ type: a.type, name: a.name, inputs: a.inputs, deps: deps.get(a.name) ?? [] });
+        const hop = a.name.includes("-hopkey-") ? fixedKey(num(a.name) % 200, "hop") : "ok";
+        return { id: String(num(a.name)), state: { ...a.inputs, stdout: hop } };
+      },
+      call: (a) => {
+        throw new Error(`unexpected invoke ${a.token}`);
+      },
+    },
+    "agent-runtime",
+    "test",
+    false,
+  );
+  runtime = await import("../../components/agentRuntime");
+});
+
+const HOST_KEY = (n: number) => fixedKey(100 + n, "").trim();
+function team(hostKeys: Record<string, string> = {}): TeamSpec {
+  const devs = [
+    { name: "marcus", role: "lead" as const, keys: [fixedKey(1, "marcus@laptop")] },
+    { name: "olga", role: "senior" as const, keys: [fixedKey(2, "olga@laptop")], mentees: ["wes"] },
+    { name: "wes", keys: [fixedKey(3, "wes@laptop")] },
+  ];
+  return {
+    team: "acme",
+    defaults: { provider: "existing" },
+    developers: devs.map((d, i) => ({ ...d, server: { provider: "existing", host: `192.0.2.${10 + i}`, hostKey: hostKeys[d.name] ?? HOST_KEY(i) } })),
+  };
+}
+
+/** Every step of the program under one executor, normalized to what the contract says. */
+async function steps(executor: Executor, spec = team()) {
+  const r = parseTeam(teamYaml(spec));
+  if (!r.ok) throw new Error(r.errors.map(formatError).join("\n"));
+  recs.length = 0;
+  deps.clear();
+  // Record dependencies by name as resources are constructed (mocks don't see them).
+  const transformations: pulumi.ResourceTransformation[] = [
+    (a) => {
+      const on = ([] as pulumi.Input<pulumi.Resource>[]).concat((a.opts.dependsOn as pulumi.Input<pulumi.Resource>[] | undefined) ?? []);
+      deps.set(a.name, on.map((d) => (d as unknown as { __name: string }).__name).sort());
+      return undefined;
+    },
+  ];
+  new runtime.AgentRuntime("acme", { plan: planTeam(r.team), admin: { publicKey: fixedKey(200, "provisioner") }, executor, et: r.team.et, allowFrom: [], archiveDir: "/srv/archives" }, { transformations });
+  await settings.waitForRPCs();
+  const unwrapBash = (s: string | undefined) => (s === undefined ? "" : s.replace(/^(sudo -n )?bash -c /, ""));
+  return recs
+    .filter((x) => x.type.startsWith("command:") || x.type === "pulumi-nodejs:dynamic:Resource")
+    .map((x) => {
+      const i = x.inputs;
+      const remote = x.type === "command:remote:Command" || (x.type === "pulumi-nodejs:dynamic:Resource" && "host" in i);
+      const local = x.type === "command:local:Command" || (x.type === "pulumi-nodejs:dynamic:Resource" && "environment" in i);
+      const kind = remote ? "remote" : local ? "local" : "lock";
+      const conn = x.type === "command:remote:Command" ? plain(i.connection) : i;
+      return {
+        name: x.name,
+        kind,
+        type: x.type,
+        deps: x.deps,
+        // The lock's only input is the executor's name: the one thing that must differ.
+        script: x.type === "command:remote:Command" ? i.stdin : x.type === "command:local:Command" ? (i.create ? unwrapBash(i.create) : "") : (i.script ?? ""),
+        undo: x.type === "command:remote:Command" ? (i.delete ? unwrapBash(i.delete) : "") : x.type === "command:local:Command" ? (i.delete ? unwrapBash(i.delete) : "") : (i.undo ?? ""),
+        where: kind === "remote" ? `${conn.user}@${conn.host}:${conn.port} ${conn.hostKey ?? ""}` : "",
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const SIG = pulumi.runtime.specialSigKey;
+/** The mock sees secrets wrapped (the connection carries the private key): unwrap. */
+const plain = (v: any): any => (v && typeof v === "object" && v[SIG] === pulumi.runtime.specialSecretSig ? plain(v.value) : v);
+
+const COMMAND: Executor = { kind: "command", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n" };
+const SSH: Executor = { kind: "ssh", keyPath: "/keys/provisioner" };
+/** `bash -c 'text'` as the command executor spells a script: compare unquoted text. */
+const unq = (s: string) => (s.startsWith("'") ? s.slice(1, -1).replace(/'\\''/g, "'") : s);
+
+describe("both executors make the same steps (mocks)", () => {
+  test("same names, scripts, undo scripts, connections, pins and dependencies; only the types differ", async () => {
+    const viaCommand = await steps(COMMAND);
+    const viaSsh = await steps(SSH);
+    expect(viaCommand.length).toBeGreaterThan(20);
+    expect(viaSsh.map((s) => s.name)).toEqual(viaCommand.map((s) => s.name));
+    for (const [c, s] of viaCommand.map((c, i) => [c, viaSsh[i]!] as const)) {
+      expect({ ...s, type: undefined, script: unq(s.script), undo: unq(s.undo) }, c.name).toEqual({ ...c, type: undefined, script: unq(c.script), undo: unq(c.undo) });
+      // The lock is one dynamic resource under both executors (so a switch can't dodge it).
+      expect([c.type, s.type]).toEqual(c.kind === "lock" ? ["pulumi-nodejs:dynamic:Resource", "pulumi-nodejs:dynamic:Resource"] : [`command:${c.kind}:Command`, "pulumi-nodejs:dynamic:Resource"]);
+    }
+    // Every kind of step is there under both: lock, gates, archive pulls, remote steps.
+    expect(new Set(viaCommand.map((s) => s.kind))).toEqual(new Set(["lock", "local", "remote"]));
+    // The pinned host key reaches every remote step of a server, under both executors.
+    for (const s of [...viaCommand, ...viaSsh].filter((x) => x.kind === "remote")) expect(s.where).toMatch(/ ssh-ed25519 AAAA\S+$/);
+    // Every step waits for something; the gates wait for the executor lock.
+    for (const s of viaSsh.filter((x) => x.name.endsWith("-ready"))) expect(s.deps).toEqual(["acme-executor"]);
+  });
+
+  test("every remote script names its server and address for its messages (AR_WHERE)", async () => {
+    for (const s of (await steps(COMMAND)).filter((x) => x.kind === "remote")) {
+      const server = s.name.split("-").slice(0, 2).join("-");
+      expect(s.script.split("\n")[0], s.name).toMatch(new RegExp(`^AR_WHERE='${server} \\(agent-runtime@192\\.0\\.2\\.\\d+:22\\)'$|^AR_WHERE='${server} \\(root@`));
+    }
+  });
+
+  test("a changed host key in team.yaml changes the pin of every step on that server, and only there", async () => {
+    const before = await steps(COMMAND);
+    const after = await steps(COMMAND, team({ wes: HOST_KEY(42) }));
+    const changed = after.filter((s, i) => JSON.stringify(s) !== JSON.stringify(before[i])).map((s) => s.name);
+    expect(changed.length).toBeGreaterThan(10);
+    // dev-wes's steps, and the hop lists that pin dev-wes's key on the leads' servers.
+    for (const n of changed) expect(n).toMatch(/^dev-wes-|^dev-(marcus|olga)-hop-/);
+    for (const s of after.filter((x) => x.kind === "remote" && x.name.startsWith("dev-wes-"))) expect(s.where).toContain(HOST_KEY(42));
+    // The gate pins the same key (it refuses to go on when the server presents another).
+    expect(after.find((s) => s.name === "dev-wes-ready")!.script).toContain(shq(HOST_KEY(42)));
+  });
+});
+
+describe("the executor lock", () => {
+  test("refuses a switch with a message that says why and what to do", async () => {
+    const r = await checkExecutorSwitch({ kind: "ssh" }, { kind: "command" });
+    expect(r.failures).toHaveLength(1);
+    expect(r.failures![0]!.reason).toMatch(/agent-runtime:executor is "command" but this stack's steps were made with "ssh"/);
+    expect(r.failures![0]!.reason).toMatch(/Set agent-runtime:executor back to "ssh"/);
+    expect(r.failures![0]!.reason).toMatch(/pulumi state delete --target-dependents/);
+  });
+  test.each([
+    [undefined, "ssh"],
+    [{}, "command"],
+    [{ kind: "ssh" }, "ssh"],
+    [{ kind: "command" }, "command"],
+  ])("allows %j → %s", async (olds, kind) => {
+    expect((await checkExecutorSwitch(olds as { kind?: string } | undefined, { kind })).failures).toBeUndefined();
+  });
+});
