@@ -1,9 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { isIP } from "node:net";
-import { renderCloudInit } from "../src/render/cloudInit";
+import { awsTags, CANONICAL_OWNER, hcloudLabels, inboundPorts, splitCidrs, UBUNTU_AMI_NAME } from "../src/render/cloud";
+import { checkAdminAccount, renderCloudInit } from "../src/render/cloudInit";
 import type { ServerSpec } from "../src/team/model";
+import { HostKey } from "./hostKey";
 
 // The cloud VM under one DevServer: the machine, the firewall in front of it, and the
 // first-boot user data that hands it to the provisioner. After that a cloud server is
@@ -37,57 +38,9 @@ export interface CloudHostArgs {
 /** What DevServer needs from the machine. */
 export interface CloudHost {
   address: pulumi.Output<string>;
+  /** The host key cloud-init installs: every connection pins it from the first one. */
+  hostKey: pulumi.Output<string>;
   resources: pulumi.Resource[];
-}
-
-/** Canonical's AWS account, owner of the official Ubuntu AMIs. */
-export const CANONICAL_OWNER = "099720109477";
-/** Ubuntu 24.04 (noble), amd64, gp3 root: the image every AWS dev server boots. */
-export const UBUNTU_AMI_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*";
-/** Value of the `managed-by` tag / label on everything this program creates. */
-export const MANAGED_BY = "agent-runtime";
-/** Hetzner's rule for label values: ≤ 63 chars, alphanumeric at both ends, `-_.` inside. */
-export const HCLOUD_LABEL_VALUE_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
-
-/** The tcp ports a dev server admits (ssh and et), deduplicated and sorted. */
-export function inboundPorts(etPort: number): number[] {
-  return [...new Set([22, etPort])].sort((a, b) => a - b);
-}
-
-/** allowFrom split by family (AWS keeps IPv4 and IPv6 in separate fields); throws on a non-CIDR. */
-export function splitCidrs(cidrs: readonly string[]): { ipv4: string[]; ipv6: string[] } {
-  const ipv4: string[] = [];
-  const ipv6: string[] = [];
-  for (const c of cidrs) {
-    const [addr, bits, ...rest] = c.split("/");
-    const family = isIP(addr ?? "");
-    const max = family === 4 ? 32 : 128;
-    if (!family || rest.length > 0 || bits === undefined || !/^[0-9]{1,3}$/.test(bits) || Number(bits) > max) {
-      throw new Error(`allowFrom entry "${c}" is not a CIDR (expected e.g. 203.0.113.0/24 or 2001:db8::/32)`);
-    }
-    (family === 4 ? ipv4 : ipv6).push(c);
-  }
-  return { ipv4, ipv6 };
-}
-
-/**
- * A string as a valid hcloud label value. Team and user names are already close; only
- * their ends may be `-` or `_` (`wes_`), which Hetzner rejects, so those are trimmed.
- * Labels are informational here (nothing selects by them), so a trimmed value is fine.
- */
-export function hcloudLabelValue(value: string): string {
-  const cleaned = value.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63);
-  return cleaned.replace(/^[^A-Za-z0-9]+/, "").replace(/[^A-Za-z0-9]+$/, "");
-}
-
-/** Labels on every hcloud resource of one server. */
-export function hcloudLabels(team: string, owner: string): Record<string, string> {
-  return { team: hcloudLabelValue(team), developer: hcloudLabelValue(owner), "managed-by": MANAGED_BY };
-}
-
-/** Tags on every AWS resource of one server. */
-export function awsTags(name: string, team: string, owner: string): Record<string, string> {
-  return { Name: name, team, developer: owner, "managed-by": MANAGED_BY };
 }
 
 /** The team's one hcloud SshKey, to pass as `hcloudSshKeyId` to every hcloud server. */
@@ -104,17 +57,20 @@ export function createCloudHost(name: string, args: CloudHostArgs, parent: pulum
       parent,
     );
   }
-  let cidrs: { ipv4: string[]; ipv6: string[] };
-  let userData: string;
   try {
-    cidrs = splitCidrs(args.allowFrom);
-    userData = renderCloudInit({ adminUser: args.adminUser, adminPublicKey: args.adminPublicKey });
+    checkAdminAccount(args.adminUser, args.adminPublicKey);
   } catch (e) {
     throw new pulumi.ResourceError(`${name}: ${(e as Error).message}`, parent);
   }
-  return args.spec.provider === "aws"
-    ? awsHost(name, args, args.spec, cidrs, userData, parent)
-    : hcloudHost(name, args, args.spec, userData, parent);
+  // allowFrom was validated with team.yaml (src/team/checks.ts): here it is only split.
+  const cidrs = splitCidrs(args.allowFrom);
+  const hostKey = new HostKey(`${name}-host-key`, { comment: `${name} host key` }, { parent });
+  // A secret: it carries the host's private key.
+  const userData = pulumi.secret(
+    pulumi.all([hostKey.privateKey, hostKey.publicKey]).apply(([privateKey, publicKey]) => renderCloudInit({ adminUser: args.adminUser, adminPublicKey: args.adminPublicKey, hostKey: { privateKey, publicKey } })),
+  );
+  const host = args.spec.provider === "aws" ? awsHost(name, args, args.spec, cidrs, userData, parent) : hcloudHost(name, args, args.spec, userData, parent);
+  return { ...host, hostKey: hostKey.publicKey, resources: [hostKey, ...host.resources] };
 }
 
 function awsHost(
@@ -122,9 +78,9 @@ function awsHost(
   args: CloudHostArgs,
   spec: Extract<ServerSpec, { provider: "aws" }>,
   cidrs: { ipv4: string[]; ipv6: string[] },
-  userData: string,
+  userData: pulumi.Output<string>,
   parent: pulumi.Resource,
-): CloudHost {
+): Omit<CloudHost, "hostKey"> {
   const tags = awsTags(name, args.team, args.owner);
   // Looked up, not pinned: each region has its own AMI id for the same image.
   const ami = aws.ec2.getAmiOutput(
@@ -176,7 +132,7 @@ function awsHost(
   return { address: instance.publicIp, resources: [group, key, instance] };
 }
 
-function hcloudHost(name: string, args: CloudHostArgs, spec: Extract<ServerSpec, { provider: "hcloud" }>, userData: string, parent: pulumi.Resource): CloudHost {
+function hcloudHost(name: string, args: CloudHostArgs, spec: Extract<ServerSpec, { provider: "hcloud" }>, userData: pulumi.Output<string>, parent: pulumi.Resource): Omit<CloudHost, "hostKey"> {
   const labels = hcloudLabels(args.team, args.owner);
   const firewall = new hcloud.Firewall(
     `${name}-firewall`,

@@ -62,8 +62,9 @@ export class DevServer extends pulumi.ComponentResource {
   readonly base: pulumi.Resource[];
   /** "et: …" and "auditd: …" as reported by the server. */
   readonly runtimeStatus: pulumi.Output<string>;
-  /** The server's pinned ssh host key, when known (existing hosts). */
-  readonly hostKey: string | undefined;
+  /** The server's pinned ssh host key: from team.yaml (existing hosts) or generated with
+   *  the stack and installed by cloud-init (cloud servers). */
+  readonly hostKey: pulumi.Output<string>;
 
   constructor(name: string, args: DevServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-runtime:index:DevServer", name, {}, opts);
@@ -72,10 +73,10 @@ export class DevServer extends pulumi.ComponentResource {
     const host = this.createHost(name, args, adminUser);
     this.address = host.address;
     this.port = spec.provider === "existing" ? spec.port : 22;
-    this.hostKey = spec.provider === "existing" ? spec.hostKey : undefined;
+    this.hostKey = host.hostKey;
     const firstUser = spec.provider === "existing" ? spec.adminUser : adminUser;
     const identity = pulumi.interpolate`${spec.provider}:${this.address}`;
-    const bootstrapConn: Connection = { server: name, host: this.address, port: this.port, user: firstUser, hostKey: this.hostKey ?? "", identity, executor: args.executor };
+    const bootstrapConn: Connection = { server: name, host: this.address, port: this.port, user: firstUser, hostKey: this.hostKey, identity, executor: args.executor };
     this.connection = { ...bootstrapConn, user: adminUser };
 
     const ready = this.waitForSsh(name, args, [adminUser, firstUser], [...host.resources, ...(args.after ?? [])]);
@@ -91,9 +92,9 @@ export class DevServer extends pulumi.ComponentResource {
     this.registerOutputs({ address: this.address, runtimeStatus: this.runtimeStatus });
   }
 
-  private createHost(name: string, args: DevServerArgs, adminUser: string): { address: pulumi.Output<string>; resources: pulumi.Resource[] } {
+  private createHost(name: string, args: DevServerArgs, adminUser: string): { address: pulumi.Output<string>; hostKey: pulumi.Output<string>; resources: pulumi.Resource[] } {
     const spec = args.plan.spec;
-    if (spec.provider === "existing") return { address: pulumi.output(spec.host), resources: [] };
+    if (spec.provider === "existing") return { address: pulumi.output(spec.host), hostKey: pulumi.output(spec.hostKey), resources: [] };
     return createCloudHost(name, { spec, owner: args.plan.owner, team: args.team, adminUser, adminPublicKey: args.admin.publicKey, allowFrom: args.allowFrom, etPort: args.et.port, hcloudSshKeyId: args.hcloudSshKeyId }, this);
   }
 
@@ -101,13 +102,13 @@ export class DevServer extends pulumi.ComponentResource {
    *  same gate script for both executors (templates/gate/wait-ssh.sh). */
   private waitForSsh(name: string, args: DevServerArgs, users: string[], after: pulumi.Resource[]): pulumi.Resource {
     const cloud = args.plan.spec.provider !== "existing";
-    const script = this.address.apply((address) =>
+    const script = pulumi.all([this.address, this.hostKey]).apply(([address, hostKey]) =>
       renderScript("gate/wait-ssh.sh", {
         AR_SERVER: name,
         AR_HOST: address,
         AR_PORT: this.port,
         AR_USERS: [...new Set(users)].join(" "),
-        AR_HOST_KEY: this.hostKey ?? "",
+        AR_HOST_KEY: hostKey,
         AR_TRIES: cloud ? 60 : 15,
         AR_WAIT: cloud ? 5 : 1,
       }),
@@ -118,8 +119,8 @@ export class DevServer extends pulumi.ComponentResource {
   /** Offboarding archives outlive the server: on delete, copy them to archiveDir. Every
    *  user step depends on this one, so it is deleted after them and before the machine. */
   private keepArchives(name: string, args: DevServerArgs, adminUser: string, admin: pulumi.Resource): pulumi.Resource {
-    const undo = this.address.apply((address) =>
-      renderScript("gate/pull-archives.sh", { AR_HOST: address, AR_PORT: this.port, AR_USER: adminUser, AR_HOST_KEY: this.hostKey ?? "", AR_DEST: `${args.archiveDir}/${name}` }),
+    const undo = pulumi.all([this.address, this.hostKey]).apply(([address, hostKey]) =>
+      renderScript("gate/pull-archives.sh", { AR_HOST: address, AR_PORT: this.port, AR_USER: adminUser, AR_HOST_KEY: hostKey, AR_DEST: `${args.archiveDir}/${name}` }),
     );
     return localScript(`${name}-archives`, { script: "", undo, executor: args.executor }, { parent: this, dependsOn: [admin] });
   }

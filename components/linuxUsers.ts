@@ -1,9 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AgentPlan, HumanPlan, ServerPlan } from "../src/plan/access";
-import { renderAgentAuditRules, sliceProperties } from "../src/render/runtime";
-import { renderScript } from "../src/render/script";
-import { ARCHIVE_LIMITS } from "../src/team/defaults";
-import { authorizedKeyLine } from "../src/team/sshKeys";
+import type { ServerPlan } from "../src/plan/access";
+import { agentScript, authorizedKeys, hopConfigScript, hopKeyScript, hopRemoveScript, humanScript, removeScript } from "../src/render/users";
 import type { DevServer } from "./devServer";
 import { remoteScript } from "./executor";
 
@@ -11,33 +8,8 @@ import { remoteScript } from "./executor";
 // carry a hop key generated on *their* server: first every server's owner (human, agent,
 // hop key), then every server's visitors. Names come from user names, never positions.
 
-/** authorized_keys for a human: team.yaml keys, plus the hop key from their own server. */
-export function authorizedKeys(human: HumanPlan, hopKey?: string): string {
-  return [...human.keys.map(authorizedKeyLine), ...(hopKey ? [hopKey] : [])].join("\n");
-}
-
-/** The script that creates or updates one human user (exported for render tests). */
-export function humanScript(human: string, keys: string, forwarding = false): string {
-  return renderScript("users/human.sh", { AR_USER: human, AR_KEYS: keys, AR_FORWARDING: forwarding ? "yes" : "no" });
-}
-
-/** The script that creates or updates one agent user with its limits and audit rules. */
-export function agentScript(agent: AgentPlan): string {
-  const p = sliceProperties(agent.limits);
-  return renderScript("users/agent.sh", {
-    AR_AGENT: agent.name,
-    AR_OWNER: agent.owner,
-    AR_CPU_QUOTA: p.CPUQuota,
-    AR_MEMORY_HIGH: p.MemoryHigh,
-    AR_MEMORY_MAX: p.MemoryMax,
-    AR_TASKS_MAX: p.TasksMax,
-    AR_AUDIT_RULES: renderAgentAuditRules(agent.name, agent.owner),
-  });
-}
-
-/** Offboarding one user: stop, archive (bounded), delete (see templates/users/remove.sh). */
-export const removeScript = (user: string) =>
-  renderScript("users/remove.sh", { AR_USER: user, AR_ARCHIVE_MAX_MB: ARCHIVE_LIMITS.maxMB, AR_ARCHIVE_TIMEOUT: ARCHIVE_LIMITS.timeoutSeconds });
+// test/e2e/adversarial.test.ts still imports this from here; src/render/users.ts owns it.
+export { removeScript } from "../src/render/users";
 
 export interface OwnerUsers {
   /** Resources that sudoers files must wait for. */
@@ -64,15 +36,15 @@ export function createOwnerUsers(server: DevServer, plan: ServerPlan, peers: Rec
 
   const hopKey = remoteScript(
     `${name}-hopkey-${owner.name}`,
-    { connection: server.connection, script: renderScript("hop/hopkey.sh", { AR_USER: owner.name }), undo: renderScript("hop/remove.sh", { AR_USER: owner.name }) },
+    { connection: server.connection, script: hopKeyScript(owner.name), undo: hopRemoveScript(owner.name) },
     { parent: server, dependsOn: [human] },
   );
-  const hostsFile = pulumi
-    .all(plan.hopsTo.map((peer) => peers[peer]!.address))
-    .apply((addresses) => plan.hopsTo.map((peer, i) => [peer, addresses[i], peers[peer]!.port, peers[peer]!.hostKey ?? ""].join(" ").trimEnd()).join("\n"));
+  // Peers' addresses (and cloud host keys) are known only once the peers exist.
+  const targets = pulumi.all(plan.hopsTo.map((peer) => pulumi.all([peers[peer]!.address, peers[peer]!.hostKey])));
+  const hopConfig = targets.apply((t) => hopConfigScript(owner.name, plan.hopsTo.map((peer, i) => ({ name: peer, address: t[i]![0], port: peers[peer]!.port, hostKey: t[i]![1] }))));
   const hop = remoteScript(
     `${name}-hop-${owner.name}`,
-    { connection: server.connection, script: hostsFile.apply((hosts) => renderScript("hop/config.sh", { AR_USER: owner.name, AR_HOSTS: hosts })) },
+    { connection: server.connection, script: hopConfig },
     { parent: server, dependsOn: [hopKey] },
   );
   const hopPublicKey = hopKey.stdout.apply((out) => out.trim().split("\n").pop() ?? "");

@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { renderScript } from "../src/render/script";
-import { renderSshdDropIn, type SshdSettings } from "../src/render/sshd";
+import { sshdRemoveScript, sshdScript, type SshdSettings } from "../src/render/sshd";
 import { remoteScript, type Connection } from "./executor";
+
+// test/e2e/adversarial.test.ts still imports this from here; src/render/sshd.ts owns it.
+export { sshdDropIn } from "../src/render/sshd";
 
 export interface SshdArgs {
   readonly connection: Connection;
@@ -13,21 +15,7 @@ export interface SshdArgs {
   readonly broken?: boolean;
 }
 
-/** The drop-in text, broken on purpose when a test asks for it. */
-export function sshdDropIn(settings?: SshdSettings, broken = false): string {
-  const text = renderSshdDropIn(settings);
-  return broken ? `${text}ThisIsNotAnSshdKeyword yes\n` : text;
-}
-
 /** Hardened sshd: 00-agent-runtime.conf behind an `sshd -t` gate; removed again on destroy. */
 export function hardenSshd(name: string, args: SshdArgs, opts: pulumi.CustomResourceOptions) {
-  return remoteScript(
-    name,
-    {
-      connection: args.connection,
-      script: renderScript("sshd/apply.sh", { AR_CONTENT: sshdDropIn(args.settings, args.broken), AR_ADMIN: args.admin }),
-      undo: renderScript("sshd/remove.sh", {}),
-    },
-    opts,
-  );
+  return remoteScript(name, { connection: args.connection, script: sshdScript(args.settings, args.admin, args.broken), undo: sshdRemoveScript() }, opts);
 }

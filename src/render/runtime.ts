@@ -1,9 +1,11 @@
 import { aptLineOrigin, ET_KEYRING } from "../team/aptLine";
 import type { EtSettings, ResolvedLimits } from "../team/model";
-import { fill, template } from "./script";
+import { renderAgentTmuxConf, renderPamHook, renderPamStack } from "./containment";
+import { fill, renderScript, template } from "./script";
 
 // What the runtime step writes on every server: et config and apt source, audit rules,
-// the agent-session launcher, and the systemd slice values for each agent user.
+// the agent-session launcher, and the systemd slice values for each agent user; and the
+// step scripts that install and remove them.
 
 /** Where renderEtPin's content goes. */
 export const ET_PIN_FILE = "/etc/apt/preferences.d/agent-runtime-et";
@@ -65,4 +67,24 @@ export function renderLauncher(): string {
 /** systemd slice properties for team.yaml limits. */
 export function sliceProperties(l: ResolvedLimits): { CPUQuota: string; MemoryHigh: string; MemoryMax: string; TasksMax: string } {
   return { CPUQuota: `${Math.round(l.cpu * 100)}%`, MemoryHigh: l.memoryHigh, MemoryMax: l.memory, TasksMax: String(l.tasks) };
+}
+
+/** The script that installs the runtime on a server (templates/runtime/base.sh). */
+export function runtimeScript(et: EtSettings): string {
+  return renderScript("runtime/base.sh", {
+    AR_ET_SOURCE: et.source,
+    AR_ET_APT_LINE: etAptLine(et),
+    AR_ET_PIN: renderEtPin(et),
+    AR_ET_KEY: et.signingKey ?? "",
+    AR_ET_CFG: renderEtCfg(et.port),
+    AR_LAUNCHER: renderLauncher(),
+    AR_PAM_HOOK: renderPamHook(),
+    AR_PAM_STACK: renderPamStack(),
+    AR_TMUX_CONF: renderAgentTmuxConf(),
+  });
+}
+
+/** Remove the runtime's files on destroy; packages stay (templates/runtime/remove.sh). */
+export function runtimeRemoveScript(): string {
+  return renderScript("runtime/remove.sh", {});
 }

@@ -167,10 +167,11 @@ describe.sequential("lifecycle on real hosts", () => {
 
 /** "create <name>" for every resource a first `up` of `p` makes on existing hosts, sorted like
  *  collectOps: the engine's default provider of the ssh executor's dynamic resources
- *  ("default"), the AgentRuntime component, and per server its DevServer component and
- *  the steps of components/devServer.ts, linuxUsers.ts and sudoers.ts. */
+ *  ("default"), the AgentRuntime component and its executor lock (components/agentRuntime.ts),
+ *  and per server its DevServer component and the steps of components/devServer.ts,
+ *  linuxUsers.ts and sudoers.ts. */
 function plannedCreates(p: TeamPlan): string[] {
-  const names = ["default", p.team];
+  const names = ["default", p.team, `${p.team}-executor`];
   for (const s of p.servers) {
     const n = s.name;
     names.push(n, `${n}-ready`, `${n}-admin`, `${n}-runtime`, `${n}-sshd`, `${n}-audit`, `${n}-archives`, `${n}-sudoers-defaults`);

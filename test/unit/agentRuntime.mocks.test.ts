@@ -5,8 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, test } from "vitest";
 import type * as AgentRuntimeModule from "../../components/agentRuntime";
-import { sudoersFiles } from "../../components/sudoers";
 import { planTeam, type TeamPlan } from "../../src/plan/access";
+import { sudoersFiles } from "../../src/render/sudoers";
 import { formatError } from "../../src/team/errors";
 import { loadTeamFile, parseTeam } from "../../src/team/load";
 import { fixedKey, teamYaml, type DevSpec, type TeamSpec } from "./teamYaml";
@@ -37,6 +37,8 @@ beforeAll(async () => {
         if (a.type === "hcloud:index/server:Server") extra.ipv4Address = ipOf(a.name);
         if (a.type === "aws:ec2/instance:Instance") extra.publicIp = ipOf(a.name);
         if (a.type === "aws:ec2/keyPair:KeyPair") extra.keyName = `${a.name}-kp`;
+        // A cloud server's generated host key (components/hostKey.ts).
+        if (a.name.endsWith("-host-key")) Object.assign(extra, { publicKey: fixedKey(num(a.name) % 90).trim(), privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nHOST\n-----END OPENSSH PRIVATE KEY-----\n" });
         // Hop steps print the hop public key last; the runtime step prints its status.
         if (a.type === "command:remote:Command") extra.stdout = a.name.includes("-hopkey-") ? fixedKey(num(a.name) % 200, "hop") : "et: installed\nauditd: running";
         return { id: String(num(a.name)), state: { ...a.inputs, ...extra } };

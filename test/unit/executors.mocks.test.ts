@@ -32,7 +32,10 @@ beforeAll(async () => {
       newResource: (a) => {
         recs.push({ type: a.type, name: a.name, inputs: a.inputs, deps: deps.get(a.name) ?? [] });
         const hop = a.name.includes("-hopkey-") ? fixedKey(num(a.name) % 200, "hop") : "ok";
-        return { id: String(num(a.name)), state: { ...a.inputs, stdout: hop } };
+        const extra: Record<string, unknown> = {};
+        if (a.type === "hcloud:index/server:Server") extra.ipv4Address = `203.0.113.${(num(a.name) % 250) + 1}`;
+        if (a.name.endsWith("-host-key")) Object.assign(extra, { publicKey: cloudHostKey(a.name), privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nTEST-HOST-KEY\n-----END OPENSSH PRIVATE KEY-----\n" });
+        return { id: String(num(a.name)), state: { ...a.inputs, stdout: hop, ...extra } };
       },
       call: (a) => {
         throw new Error(`unexpected invoke ${a.token}`);
@@ -45,6 +48,8 @@ beforeAll(async () => {
   runtime = await import("../../components/agentRuntime");
 });
 
+/** What the mocked HostKey resource of a cloud server "generates". */
+const cloudHostKey = (name: string) => fixedKey(num(name) % 90, "").trim();
 const HOST_KEY = (n: number) => fixedKey(100 + n, "").trim();
 function team(hostKeys: Record<string, string> = {}): TeamSpec {
   const devs = [
@@ -73,7 +78,7 @@ async function steps(executor: Executor, spec = team()) {
       return undefined;
     },
   ];
-  new runtime.AgentRuntime("acme", { plan: planTeam(r.team), admin: { publicKey: fixedKey(200, "provisioner") }, executor, et: r.team.et, allowFrom: [], archiveDir: "/srv/archives" }, { transformations });
+  new runtime.AgentRuntime("acme", { plan: planTeam(r.team), admin: { publicKey: fixedKey(200, "provisioner") }, executor, et: r.team.et, allowFrom: r.team.allowFrom, archiveDir: "/srv/archives" }, { transformations });
   await settings.waitForRPCs();
   const unwrapBash = (s: string | undefined) => (s === undefined ? "" : s.replace(/^(sudo -n )?bash -c /, ""));
   return recs
@@ -163,3 +168,26 @@ describe("the executor lock", () => {
     expect((await checkExecutorSwitch(olds as { kind?: string } | undefined, { kind })).failures).toBeUndefined();
   });
 });
+
+describe("cloud servers: the host key is generated with the stack and pinned from the first connection (mocks)", () => {
+  test.each([COMMAND, SSH])("%j: user data installs it, the gate and every step pin it", async (executor) => {
+    const spec: TeamSpec = { ...team(), defaults: { provider: "hcloud", allowFrom: ["198.51.100.0/24"] } };
+    spec.developers = spec.developers.map(({ server: _server, ...d }) => d);
+    const all = await steps(executor, spec);
+    for (const server of ["dev-marcus", "dev-olga", "dev-wes"]) {
+      const pin = cloudHostKey(`${server}-host-key`);
+      const rec = recs.find((x) => x.name === `${server}-server`)!;
+      expect(rec.type).toBe("hcloud:index/server:Server");
+      // The user data is a secret (it carries the private half): unwrap and read it.
+      const userData = String(plain(rec.inputs.userData));
+      expect(userData).toContain(`ed25519_public: ${JSON.stringify(pin)}`);
+      expect(userData).toContain("TEST-HOST-KEY");
+      expect(userData).toMatch(/^ssh_genkeytypes: \[\]$/m);
+      expect(unq(all.find((x) => x.name === `${server}-ready`)!.script)).toContain(`AR_HOST_KEY=${shq(pin)}`);
+      for (const x of all.filter((y) => y.kind === "remote" && y.name.startsWith(`${server}-`))) expect(x.where, x.name).toMatch(new RegExp(`${pin.split(" ")[1]!.replace(/[+/]/g, "\\$&")}$`));
+      // The private half is a secret output of the key resource, never a plain input anywhere.
+      for (const other of recs.filter((x) => !x.name.endsWith("-server"))) expect(JSON.stringify(other.inputs), other.name).not.toContain("TEST-HOST-KEY");
+    }
+  });
+});
+

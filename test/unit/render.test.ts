@@ -1,14 +1,13 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { agentScript, authorizedKeys, humanScript, removeScript } from "../../components/linuxUsers";
-import { runtimeScript } from "../../components/runtime";
-import { sshdDropIn } from "../../components/sshd";
-import { removeFile, sudoersFiles, sudoersScript } from "../../components/sudoers";
 import { planTeam, type Grant } from "../../src/plan/access";
 import { renderAuditWatches } from "../../src/render/audit";
-import { renderAgentAuditRules, renderEtCfg, sliceProperties } from "../../src/render/runtime";
+import { adminRemoveScript, adminScript } from "../../src/render/bootstrap";
+import { renderAgentAuditRules, renderEtCfg, runtimeRemoveScript, runtimeScript, sliceProperties } from "../../src/render/runtime";
 import { fill, renderScript, shq } from "../../src/render/script";
-import { renderHumanSudoers, sudoersRule } from "../../src/render/sudoers";
+import { sshdDropIn, sshdRemoveScript, sshdScript } from "../../src/render/sshd";
+import { renderHumanSudoers, sudoersFiles, sudoersRemoveScript, sudoersRule, sudoersScript } from "../../src/render/sudoers";
+import { agentScript, authorizedKeys, hopConfigScript, hopHostsLines, hopKeyScript, hopRemoveScript, humanScript, removeScript } from "../../src/render/users";
 import { loadTeamOrThrow } from "../../src/team/load";
 
 // Renders are pure: snapshot them, lint them, and check the properties that matter
@@ -23,19 +22,19 @@ const scripts: Record<string, string> = {
   agent: agentScript(nadia.agents[0]!),
   sudoers: sudoersScript("agent-runtime-user-marcus", sudoersFiles(nadia).marcus!),
   runtime: runtimeScript(etRepo),
-  sshd: renderScript("sshd/apply.sh", { AR_CONTENT: sshdDropIn(), AR_ADMIN: "agent-runtime" }),
-  sshdRemove: renderScript("sshd/remove.sh", {}),
-  admin: renderScript("bootstrap/admin.sh", { AR_ADMIN: "agent-runtime", AR_ADMIN_KEY: "ssh-ed25519 AAAA x" }),
-  adminRemove: renderScript("bootstrap/remove-admin.sh", { AR_ADMIN: "agent-runtime" }),
+  sshd: sshdScript(undefined, "agent-runtime"),
+  sshdRemove: sshdRemoveScript(),
+  admin: adminScript("agent-runtime", "ssh-ed25519 AAAA x"),
+  adminRemove: adminRemoveScript("agent-runtime"),
   userRemove: removeScript("wes-agent"),
-  sudoersRemove: removeFile("agent-runtime-user-marcus"),
+  sudoersRemove: sudoersRemoveScript("agent-runtime-user-marcus"),
   pullArchives: renderScript("gate/pull-archives.sh", { AR_HOST: "192.0.2.10", AR_PORT: 22, AR_USER: "agent-runtime", AR_HOST_KEY: "", AR_DEST: "/tmp/archives/dev-wes" }),
   humanForwarding: humanScript("olga", "ssh-ed25519 AAAA olga", true),
-  hopKey: renderScript("hop/hopkey.sh", { AR_USER: "marcus" }),
-  hopConfig: renderScript("hop/config.sh", { AR_USER: "marcus", AR_HOSTS: "dev-wes 192.0.2.10 22 ssh-ed25519 AAAA" }),
-  hopRemove: renderScript("hop/remove.sh", { AR_USER: "marcus" }),
+  hopKey: hopKeyScript("marcus"),
+  hopConfig: hopConfigScript("marcus", [{ name: "dev-wes", address: "192.0.2.10", port: 22, hostKey: "ssh-ed25519 AAAA" }]),
+  hopRemove: hopRemoveScript("marcus"),
   gate: renderScript("gate/wait-ssh.sh", { AR_HOST: "192.0.2.10", AR_PORT: 22, AR_USERS: "agent-runtime root", AR_HOST_KEY: "", AR_TRIES: 3, AR_WAIT: 1 }),
-  runtimeRemove: renderScript("runtime/remove.sh", {}),
+  runtimeRemove: runtimeRemoveScript(),
 };
 
 describe("rendered scripts", () => {
@@ -104,7 +103,7 @@ describe("sudoers renders", () => {
   });
 
   test("test seam: a broken file is broken", () => {
-    expect(sudoersFiles(nadia, ["olga"]).olga).toMatch(/\(wes-agent NOPASSWD ALL$/m);
+    expect(sudoersFiles(nadia, ["olga"]).olga).toMatch(/^olga ALL=\(olga-agent NOPASSWD ALL$/m);
   });
 });
 
@@ -130,6 +129,18 @@ describe("sshd drop-in", () => {
     expect(opt).toBeLessThan(humans);
     expect(lines[opt + 1]).toBe("    DisableForwarding no");
     expect(lines.slice(humans + 1, humans + 3)).toEqual(["    AuthorizedKeysFile /etc/ssh/agent-runtime/authorized_keys/%u", "    DisableForwarding yes"]);
+  });
+});
+
+describe("hop renders", () => {
+  test("one `name address port [hostkey]` line per target, in plan order, no trailing blank", () => {
+    const hosts = hopHostsLines([
+      { name: "dev-wes", address: "192.0.2.10", port: 22, hostKey: "ssh-ed25519 AAAA" },
+      { name: "dev-nadia", address: "192.0.2.11", port: 2222, hostKey: "" },
+      { name: "dev-olga", address: "192.0.2.12", port: 22 },
+    ]);
+    expect(hosts).toBe("dev-wes 192.0.2.10 22 ssh-ed25519 AAAA\ndev-nadia 192.0.2.11 2222\ndev-olga 192.0.2.12 22");
+    expect(scripts.hopConfig).toContain(`AR_HOSTS=${shq("dev-wes 192.0.2.10 22 ssh-ed25519 AAAA")}`);
   });
 });
 
