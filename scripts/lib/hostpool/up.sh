@@ -59,6 +59,19 @@ setup_host() { # pool idx name addr rootfs bridge
   printf '%s\n' "$!" >"$RUN_DIR/$pool/$name.pid"
 }
 
+# record_init FILE NSPAWN_PID — write "pid starttime" of the container's init to FILE.
+# While nspawn starts, its only child may be a short-lived helper: a child counts only
+# once it is pid 1 of its own namespace, or `down` could miss a container whose nspawn
+# crashed.
+record_init() {
+  local leader
+  leader=$(awk '{ print $1 }' "/proc/$2/task/$2/children" 2>/dev/null || true)
+  if [[ -n $leader ]] && awk '/^NSpid:/ { exit !(NF > 2 && $NF == 1) }' "/proc/$leader/status" 2>/dev/null; then
+    printf '%s %s\n' "$leader" "$(proc_starttime "$leader")" >"$1"
+  fi
+  return 0
+}
+
 cmd_up() {
   local pool="" subnet=""
   local -a names=()
@@ -118,7 +131,7 @@ cmd_up() {
   done
   log "pool $pool: ${#names[@]} host(s) set up in $((SECONDS - start)) s, booting; waiting for ssh"
 
-  local round name addr pid pending leader failed
+  local round name addr pid pending failed
   local -A ready=() probing=()
   for ((round = 0; round < SSH_WAIT_ROUNDS; round++)); do
     pending=0
@@ -132,10 +145,7 @@ cmd_up() {
       fi
       # The container's init is nspawn's child; recorded as soon as it exists so `down`
       # can kill the whole PID namespace if nspawn itself dies first.
-      if [[ ! -s $run/$name.leader ]]; then
-        leader=$(awk '{ print $1 }' "/proc/$pid/task/$pid/children" 2>/dev/null || true)
-        [[ -z $leader ]] || printf '%s %s\n' "$leader" "$(proc_starttime "$leader")" >"$run/$name.leader"
-      fi
+      [[ -s $run/$name.leader ]] || record_init "$run/$name.leader" "$pid"
       # In parallel: a successful handshake costs ~0.5 s of CPU while the others boot.
       ssh_probe "$pool" "$addr" &
       probing[$name]=$!
@@ -151,6 +161,10 @@ cmd_up() {
     ((pending)) || break
     sleep 0.5
   done
+  # A host that answered ssh before its init was seen: record the init now.
+  while read -r idx name addr; do
+    [[ -s $run/$name.leader ]] || record_init "$run/$name.leader" "$(<"$run/$name.pid")"
+  done <"$run/hosts"
   if ((pending)); then
     while read -r idx name addr; do
       [[ -n ${ready[$name]:-} ]] || { log "$name: no ssh; console log tail:" && tail -n 20 "$run/$name.log" >&2; }
