@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { knownHostsPattern, sshClientOptions } from "../src/ssh/clientOptions";
 
 // The "ssh" executor: the same rendered scripts and the same create / update / replace /
 // delete semantics as @pulumi/command's remote.Command, run through the system ssh
@@ -55,13 +56,8 @@ async function runOverSsh(p: Props, script: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-runtime-ssh-"));
   try {
     const known = path.join(dir, "known_hosts");
-    const pattern = p.port === 22 ? p.host : `[${p.host}]:${p.port}`;
-    fs.writeFileSync(known, p.hostKey ? `${pattern} ${p.hostKey}\n` : "");
-    const args = [
-      "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "IdentitiesOnly=yes",
-      "-o", `StrictHostKeyChecking=${p.hostKey ? "yes" : "accept-new"}`, "-o", `UserKnownHostsFile=${known}`,
-      "-o", "GlobalKnownHostsFile=/dev/null", "-i", p.keyPath, "-p", String(p.port), `${p.user}@${p.host}`, "sudo -n bash -s",
-    ];
+    fs.writeFileSync(known, p.hostKey ? `${knownHostsPattern(p.host, p.port)} ${p.hostKey}\n` : "");
+    const args = [...sshClientOptions({ hostKeyFile: known, strict: !!p.hostKey, keyPath: p.keyPath, port: p.port }), `${p.user}@${p.host}`, "sudo -n bash -s"];
     let last = "";
     for (let attempt = 1; attempt <= (p.tries ?? 3); attempt++) {
       const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {

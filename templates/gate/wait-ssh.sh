@@ -8,22 +8,10 @@ AR_STEP=ready
 AR_WHERE="$AR_SERVER ($AR_HOST:$AR_PORT)"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-key=${AR_KEY_PATH:-}
-if [[ -z $key ]]; then
-  key=$dir/key
-  printf '%s\n' "${AR_KEY:?no AR_KEY_PATH or AR_KEY}" > "$key"
-  chmod 0600 "$key"
-fi
-strict=accept-new
-if [[ -n $AR_HOST_KEY ]]; then
-  if [[ $AR_PORT == 22 ]]; then pattern=$AR_HOST; else pattern="[$AR_HOST]:$AR_PORT"; fi
-  printf '%s %s\n' "$pattern" "$AR_HOST_KEY" > "$dir/known"
-  strict=yes
-fi
+ssh_setup "$dir" "$AR_HOST" "$AR_PORT" "$AR_HOST_KEY"
 for ((i = 1; i <= AR_TRIES; i++)); do
   for user in $AR_USERS; do
-    if ssh -n -F /dev/null -o BatchMode=yes -o ConnectTimeout=5 -o IdentitiesOnly=yes -o StrictHostKeyChecking=$strict \
-      -o UserKnownHostsFile="$dir/known" -o GlobalKnownHostsFile=/dev/null -i "$key" -p "$AR_PORT" "$user@$AR_HOST" true 2>"$dir/err"; then
+    if ssh "${SSH_OPTS[@]}" "$user@$AR_HOST" true 2>"$dir/err"; then
       echo "ready: $AR_SERVER as $user@$AR_HOST:$AR_PORT"
       exit 0
     fi
