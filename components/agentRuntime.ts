@@ -6,8 +6,7 @@ import { hcloudLabelValue, MANAGED_BY } from "../src/render/cloud";
 import { createHcloudAdminKey } from "./cloudHost";
 import { DevServer, type AdminCredentials, type Faults } from "./devServer";
 import { ExecutorLock, type Executor } from "./executor";
-import { createOwnerUsers, createVisitors } from "./linuxUsers";
-import { writeSudoers } from "./sudoers";
+import { ServerAccess } from "./serverAccess";
 
 export interface AgentRuntimeArgs {
   /** The pure plan built from team.yaml (src/plan/access.ts). */
@@ -41,12 +40,13 @@ export class AgentRuntime extends pulumi.ComponentResource {
   constructor(name: string, args: AgentRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-runtime:index:AgentRuntime", name, {}, opts);
     const servers = this.createServers(args);
-    const owners = Object.fromEntries(args.plan.servers.map((s) => [s.name, createOwnerUsers(servers[s.name]!, s, servers)]));
-    const hopKeys = Object.fromEntries(args.plan.servers.map((s) => [s.owner, owners[s.name]!.hopPublicKey]));
-    for (const s of args.plan.servers) {
-      const visitors = createVisitors(servers[s.name]!, s, hopKeys);
-      writeSudoers(servers[s.name]!, s, [...owners[s.name]!.users, ...visitors], args.faults?.sudoers);
-    }
+    // Pass 1: each server's access, starting with its owner (human, agent, hop key).
+    const access = Object.fromEntries(
+      args.plan.servers.map((s) => [s.name, new ServerAccess(`${s.name}-access`, { server: servers[s.name]!, plan: s, peers: servers, brokenSudoers: args.faults?.sudoers }, { parent: this })]),
+    );
+    // Pass 2: visitors carry the hop key made on their own server in pass 1.
+    const hopKeys = Object.fromEntries(args.plan.servers.map((s) => [s.owner, access[s.name]!.hopPublicKey]));
+    for (const s of args.plan.servers) access[s.name]!.addVisitors(hopKeys);
     this.servers = this.describe(args, servers);
     this.registerOutputs({ servers: this.servers });
   }

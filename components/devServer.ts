@@ -50,7 +50,8 @@ export interface DevServerArgs {
 /**
  * One developer's dev server: the machine (cloud VM or an existing host), a readiness
  * gate, the provisioner's admin account, the runtime (tmux, et, auditd, launcher) and
- * hardened sshd. Users and sudoers hang off it (see linuxUsers.ts, sudoers.ts).
+ * hardened sshd, the audit trail and the archive pull. Who may do what on it is its own
+ * component, ServerAccess (serverAccess.ts), whose steps wait for `base`.
  */
 export class DevServer extends pulumi.ComponentResource {
   /** Address the provisioner and people connect to. */

@@ -4,12 +4,19 @@ import { agentScript, authorizedKeys, hopConfigScript, hopKeyScript, hopRemoveSc
 import type { DevServer } from "./devServer";
 import { remoteScript } from "./executor";
 
-// Linux users on one server, as children of its DevServer. Two passes, because visitors
+// Linux users on one server, as children of its ServerAccess. Two passes, because visitors
 // carry a hop key generated on *their* server: first every server's owner (human, agent,
 // hop key), then every server's visitors. Names come from user names, never positions.
+// These steps were once children of the DevServer itself: `aliases` keep their URNs, so
+// an existing stack sees no replacement (a replacement would run each step's undo).
 
-// test/e2e/adversarial.test.ts still imports this from here; src/render/users.ts owns it.
-export { removeScript } from "../src/render/users";
+/** Options of a user step: under the server's access component, after the server's base. */
+export const stepOpts = (access: pulumi.Resource, server: DevServer, dependsOn: pulumi.Input<pulumi.Resource>[] = server.base): pulumi.CustomResourceOptions => ({
+  parent: access,
+  dependsOn,
+  aliases: [{ parent: server }],
+});
+
 
 export interface OwnerUsers {
   /** Resources that sudoers files must wait for. */
@@ -20,9 +27,9 @@ export interface OwnerUsers {
 
 /** Pass 1: the owner's human user, their agent user, and their hop key and ssh config
  *  (two steps: the key never changes, so a new hop target never touches visitors' keys). */
-export function createOwnerUsers(server: DevServer, plan: ServerPlan, peers: Record<string, DevServer>): OwnerUsers {
+export function createOwnerUsers(access: pulumi.Resource, server: DevServer, plan: ServerPlan, peers: Readonly<Record<string, DevServer>>): OwnerUsers {
   const name = plan.name;
-  const opts = { parent: server, dependsOn: server.base };
+  const opts = stepOpts(access, server);
   const owner = plan.humans.find((h) => h.name === plan.owner)!;
   const human = remoteScript(
     `${name}-user-${owner.name}`,
@@ -37,7 +44,7 @@ export function createOwnerUsers(server: DevServer, plan: ServerPlan, peers: Rec
   const hopKey = remoteScript(
     `${name}-hopkey-${owner.name}`,
     { connection: server.connection, script: hopKeyScript(owner.name), undo: hopRemoveScript(owner.name) },
-    { parent: server, dependsOn: [human] },
+    stepOpts(access, server, [human]),
   );
   // Peers' addresses (and cloud host keys) are known only once the peers exist.
   const targets = pulumi.all(plan.hopsTo.map((peer) => pulumi.all([peers[peer]!.address, peers[peer]!.hostKey])));
@@ -45,14 +52,14 @@ export function createOwnerUsers(server: DevServer, plan: ServerPlan, peers: Rec
   const hop = remoteScript(
     `${name}-hop-${owner.name}`,
     { connection: server.connection, script: hopConfig },
-    { parent: server, dependsOn: [hopKey] },
+    stepOpts(access, server, [hopKey]),
   );
   const hopPublicKey = hopKey.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
   return { users: [human, ...agents, hopKey, hop], hopPublicKey };
 }
 
 /** Pass 2: humans who visit this server (leads, mentors), each with their hop key. */
-export function createVisitors(server: DevServer, plan: ServerPlan, hopKeys: Record<string, pulumi.Output<string> | undefined>): pulumi.Resource[] {
+export function createVisitors(access: pulumi.Resource, server: DevServer, plan: ServerPlan, hopKeys: Readonly<Record<string, pulumi.Output<string> | undefined>>): pulumi.Resource[] {
   return plan.humans
     .filter((h) => h.name !== plan.owner)
     .map((h) => {
@@ -61,7 +68,7 @@ export function createVisitors(server: DevServer, plan: ServerPlan, hopKeys: Rec
       return remoteScript(
         `${plan.name}-user-${h.name}`,
         { connection: server.connection, script, undo: removeScript(h.name) },
-        { parent: server, dependsOn: server.base },
+        stepOpts(access, server),
       );
     });
 }

@@ -3,8 +3,6 @@ import { runtimeRemoveScript, runtimeScript } from "../src/render/runtime";
 import type { EtSettings } from "../src/team/model";
 import { remoteScript, type Connection } from "./executor";
 
-// test/e2e/runtime.test.ts still imports this from here; src/render/runtime.ts owns it.
-export { runtimeScript } from "../src/render/runtime";
 
 export interface RuntimeArgs {
   readonly connection: Connection;

@@ -2,8 +2,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { sshdRemoveScript, sshdScript, type SshdSettings } from "../src/render/sshd";
 import { remoteScript, type Connection } from "./executor";
 
-// test/e2e/adversarial.test.ts still imports this from here; src/render/sshd.ts owns it.
-export { sshdDropIn } from "../src/render/sshd";
 
 export interface SshdArgs {
   readonly connection: Connection;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseDocument } from "yaml";
-import { runtimeScript } from "../../components/runtime";
+import { runtimeScript } from "../../src/render/runtime";
 import { renderAuditBaseRules, renderAuditdSettings, renderAuditWatches } from "../../src/render/audit";
 import { renderAgentAuditRules, renderEtPin } from "../../src/render/runtime";
 import { sshExec } from "../../src/sandbox/hostPool";
