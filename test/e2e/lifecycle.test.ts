@@ -174,7 +174,7 @@ function plannedCreates(p: TeamPlan): string[] {
   const names = ["default", p.team, `${p.team}-executor`];
   for (const s of p.servers) {
     const n = s.name;
-    names.push(n, `${n}-ready`, `${n}-admin`, `${n}-runtime`, `${n}-sshd`, `${n}-audit`, `${n}-archives`, `${n}-sudoers-defaults`);
+    names.push(n, `${n}-access`, `${n}-ready`, `${n}-admin`, `${n}-runtime`, `${n}-sshd`, `${n}-audit`, `${n}-archives`, `${n}-sudoers-defaults`);
     names.push(...s.humans.map((h) => `${n}-user-${h.name}`));
     names.push(...s.agents.map((a) => `${n}-agent-${a.name}`));
     names.push(...new Set(s.grants.map((g) => `${n}-sudoers-${g.human}`)));
