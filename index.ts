@@ -4,6 +4,7 @@ import { AgentRuntime } from "./components/agentRuntime";
 import type { Executor } from "./components/executor";
 import { allGrants, planTeam } from "./src/plan/access";
 import { publicKeyOfPrivate } from "./src/team/adminKey";
+import type { Faults } from "./src/render/faults";
 import { ARCHIVE_DIR_DEFAULT } from "./src/team/defaults";
 import { loadTeamOrThrow } from "./src/team/load";
 
@@ -43,20 +44,29 @@ const runtime = new AgentRuntime(team.name, {
   et: team.et,
   allowFrom: team.allowFrom,
   archiveDir,
-  faults: config.getObject<{ sshd?: boolean; sudoers?: string[] }>("testFaults"),
+  faults: config.getObject<Faults>("testFaults"),
 });
 
 /** Per server: address, runtime status, ~/.ssh/config blocks and et commands per human. */
 export const servers = runtime.servers;
 /** Who may become which agent user where, and the team.yaml line that says so. */
-export const access = allGrants(plan).map((g) => ({ server: g.server, human: g.human, target: g.target, reason: g.reason, line: g.source.line, recorded: g.ioLog }));
+export const access = allGrants(plan).map((g) => ({
+  server: g.server,
+  human: g.human,
+  target: g.target,
+  reason: g.reason,
+  line: g.source.line,
+  recorded: g.ioLog,
+}));
 
 function checkKeyPair(privateKey: string, publicKey: string): string {
   const r = publicKeyOfPrivate(privateKey);
   if (!r.ok) throw new Error(`config agent-runtime:adminPrivateKey: ${r.message}`);
   const blob = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(" ");
   if (blob(r.publicKey) !== blob(publicKey)) {
-    throw new Error("config agent-runtime:adminPublicKey is not the public half of agent-runtime:adminPrivateKey (set it from the same key's .pub file)");
+    throw new Error(
+      "config agent-runtime:adminPublicKey is not the public half of agent-runtime:adminPrivateKey (set it from the same key's .pub file)",
+    );
   }
   return privateKey;
 }

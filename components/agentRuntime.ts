@@ -4,7 +4,8 @@ import { etCommand, sshConfigBlock } from "../src/plan/clientConfig";
 import type { EtSettings } from "../src/team/model";
 import { hcloudLabelValue, MANAGED_BY } from "../src/render/cloud";
 import { createHcloudAdminKey } from "./cloudHost";
-import { DevServer, type AdminCredentials, type Faults } from "./devServer";
+import type { Faults } from "../src/render/faults";
+import { DevServer, type AdminCredentials } from "./devServer";
 import { ExecutorLock, type Executor } from "./executor";
 import { ServerAccess } from "./serverAccess";
 
@@ -42,7 +43,14 @@ export class AgentRuntime extends pulumi.ComponentResource {
     const servers = this.createServers(args);
     // Pass 1: each server's access, starting with its owner (human, agent, hop key).
     const access = Object.fromEntries(
-      args.plan.servers.map((s) => [s.name, new ServerAccess(`${s.name}-access`, { server: servers[s.name]!, plan: s, peers: servers, brokenSudoers: args.faults?.sudoers }, { parent: this })]),
+      args.plan.servers.map((s) => [
+        s.name,
+        new ServerAccess(
+          `${s.name}-access`,
+          { server: servers[s.name]!, plan: s, peers: servers, brokenSudoers: args.faults?.sudoers },
+          { parent: this },
+        ),
+      ]),
     );
     // Pass 2: visitors carry the hop key made on their own server in pass 1.
     const hopKeys = Object.fromEntries(args.plan.servers.map((s) => [s.owner, access[s.name]!.hopPublicKey]));
@@ -57,14 +65,30 @@ export class AgentRuntime extends pulumi.ComponentResource {
     const lock = new ExecutorLock(`${args.plan.team}-executor`, args.executor, { parent: this });
     // Hetzner refuses a second key with the same fingerprint: one key for the team.
     const hcloudKey = args.plan.servers.some((s) => s.spec.provider === "hcloud")
-      ? createHcloudAdminKey(`${args.plan.team}-admin-key`, args.admin.publicKey, { team: hcloudLabelValue(args.plan.team), "managed-by": MANAGED_BY }, { parent: this })
+      ? createHcloudAdminKey(
+          `${args.plan.team}-admin-key`,
+          args.admin.publicKey,
+          { team: hcloudLabelValue(args.plan.team), "managed-by": MANAGED_BY },
+          { parent: this },
+        )
       : undefined;
     return Object.fromEntries(
       args.plan.servers.map((s) => [
         s.name,
         new DevServer(
           s.name,
-          { plan: s, team: args.plan.team, admin: args.admin, executor: args.executor, after: [lock], et: args.et, allowFrom: args.allowFrom, faults: args.faults, archiveDir: args.archiveDir, hcloudSshKeyId: hcloudKey?.id },
+          {
+            plan: s,
+            team: args.plan.team,
+            admin: args.admin,
+            executor: args.executor,
+            after: [lock],
+            et: args.et,
+            allowFrom: args.allowFrom,
+            faults: args.faults,
+            archiveDir: args.archiveDir,
+            hcloudSshKeyId: hcloudKey?.id,
+          },
           { parent: this },
         ),
       ]),
@@ -80,7 +104,11 @@ export class AgentRuntime extends pulumi.ComponentResource {
           owner: s.owner,
           address,
           port: srv.port,
-          runtime: runtime.trim().split("\n").filter((l) => /^(et|auditd): /.test(l)).join("; "),
+          runtime: runtime
+            .trim()
+            .split("\n")
+            .filter((l) => /^(et|auditd): /.test(l))
+            .join("; "),
           sshConfig: Object.fromEntries(s.humans.map((h) => [h.name, sshConfigBlock(s.name, h.name, address, srv.port)])),
           et: Object.fromEntries(s.humans.map((h) => [h.name, etCommand(s.name, args.et.port)])),
         },

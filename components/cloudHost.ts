@@ -44,7 +44,12 @@ export interface CloudHost {
 }
 
 /** The team's one hcloud SshKey, to pass as `hcloudSshKeyId` to every hcloud server. */
-export function createHcloudAdminKey(name: string, publicKey: string, labels: Record<string, string>, opts: pulumi.CustomResourceOptions): hcloud.SshKey {
+export function createHcloudAdminKey(
+  name: string,
+  publicKey: string,
+  labels: Record<string, string>,
+  opts: pulumi.CustomResourceOptions,
+): hcloud.SshKey {
   return new hcloud.SshKey(name, { publicKey, labels }, opts);
 }
 
@@ -67,9 +72,16 @@ export function createCloudHost(name: string, args: CloudHostArgs, parent: pulum
   const hostKey = new HostKey(`${name}-host-key`, { comment: `${name} host key` }, { parent });
   // A secret: it carries the host's private key.
   const userData = pulumi.secret(
-    pulumi.all([hostKey.privateKey, hostKey.publicKey]).apply(([privateKey, publicKey]) => renderCloudInit({ adminUser: args.adminUser, adminPublicKey: args.adminPublicKey, hostKey: { privateKey, publicKey } })),
+    pulumi
+      .all([hostKey.privateKey, hostKey.publicKey])
+      .apply(([privateKey, publicKey]) =>
+        renderCloudInit({ adminUser: args.adminUser, adminPublicKey: args.adminPublicKey, hostKey: { privateKey, publicKey } }),
+      ),
   );
-  const host = args.spec.provider === "aws" ? awsHost(name, args, args.spec, cidrs, userData, parent) : hcloudHost(name, args, args.spec, userData, parent);
+  const host =
+    args.spec.provider === "aws"
+      ? awsHost(name, args, args.spec, cidrs, userData, parent)
+      : hcloudHost(name, args, args.spec, userData, parent);
   return { ...host, hostKey: hostKey.publicKey, resources: [hostKey, ...host.resources] };
 }
 
@@ -100,7 +112,9 @@ function awsHost(
         ipv6CidrBlocks: cidrs.ipv6,
         description: port === 22 ? "ssh" : "eternal terminal",
       })),
-      egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"], description: "all outbound" }],
+      egress: [
+        { protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"], description: "all outbound" },
+      ],
       tags,
     },
     { parent },
@@ -132,7 +146,13 @@ function awsHost(
   return { address: instance.publicIp, resources: [group, key, instance] };
 }
 
-function hcloudHost(name: string, args: CloudHostArgs, spec: Extract<ServerSpec, { provider: "hcloud" }>, userData: pulumi.Output<string>, parent: pulumi.Resource): Omit<CloudHost, "hostKey"> {
+function hcloudHost(
+  name: string,
+  args: CloudHostArgs,
+  spec: Extract<ServerSpec, { provider: "hcloud" }>,
+  userData: pulumi.Output<string>,
+  parent: pulumi.Resource,
+): Omit<CloudHost, "hostKey"> {
   const labels = hcloudLabels(args.team, args.owner);
   const firewall = new hcloud.Firewall(
     `${name}-firewall`,
@@ -151,7 +171,8 @@ function hcloudHost(name: string, args: CloudHostArgs, spec: Extract<ServerSpec,
   );
   // With an ssh key Hetzner sets no root password (and mails none); cloud-init's
   // disable_root turns the key on root into a refusal.
-  const ownKey = args.hcloudSshKeyId === undefined ? createHcloudAdminKey(`${name}-admin-key`, args.adminPublicKey, labels, { parent }) : undefined;
+  const ownKey =
+    args.hcloudSshKeyId === undefined ? createHcloudAdminKey(`${name}-admin-key`, args.adminPublicKey, labels, { parent }) : undefined;
   const server = new hcloud.Server(
     `${name}-server`,
     {

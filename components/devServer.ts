@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServerPlan } from "../src/plan/access";
 import { auditScript, auditUndoScript } from "../src/render/audit";
+import { adminRemoveScript, adminScript } from "../src/render/bootstrap";
+import type { Faults } from "../src/render/faults";
 import { renderScript } from "../src/render/script";
 import type { SshdSettings } from "../src/render/sshd";
 import type { EtSettings } from "../src/team/model";
@@ -15,12 +17,6 @@ export interface AdminCredentials {
   readonly user?: string;
   /** The public half of the stack key, authorized for the admin account. */
   readonly publicKey: string;
-}
-
-/** Test-only seams that inject broken renders to prove nothing broken is ever installed. */
-export interface Faults {
-  readonly sshd?: boolean;
-  readonly sudoers?: readonly string[];
 }
 
 export interface DevServerArgs {
@@ -77,15 +73,31 @@ export class DevServer extends pulumi.ComponentResource {
     this.hostKey = host.hostKey;
     const firstUser = spec.provider === "existing" ? spec.adminUser : adminUser;
     const identity = pulumi.interpolate`${spec.provider}:${this.address}`;
-    const bootstrapConn: Connection = { server: name, host: this.address, port: this.port, user: firstUser, hostKey: this.hostKey, identity, executor: args.executor };
+    const bootstrapConn: Connection = {
+      server: name,
+      host: this.address,
+      port: this.port,
+      user: firstUser,
+      hostKey: this.hostKey,
+      identity,
+      executor: args.executor,
+    };
     this.connection = { ...bootstrapConn, user: adminUser };
 
     const ready = this.waitForSsh(name, args, [adminUser, firstUser], [...host.resources, ...(args.after ?? [])]);
     const admin = this.bootstrapAdmin(name, args, bootstrapConn, adminUser, firstUser, ready);
     const runtime = installRuntime(`${name}-runtime`, { connection: this.connection, et: args.et }, { parent: this, dependsOn: [admin] });
-    const sshd = hardenSshd(`${name}-sshd`, { connection: this.connection, admin: adminUser, settings: args.sshd, broken: args.faults?.sshd }, { parent: this, dependsOn: [admin] });
+    const sshd = hardenSshd(
+      `${name}-sshd`,
+      { connection: this.connection, admin: adminUser, settings: args.sshd, broken: args.faults?.sshd },
+      { parent: this, dependsOn: [admin] },
+    );
     // The audit trail (templates/audit/): its own step, after the runtime installed auditd.
-    const audit = remoteScript(`${name}-audit`, { connection: this.connection, script: auditScript(), undo: auditUndoScript() }, { parent: this, dependsOn: [runtime] });
+    const audit = remoteScript(
+      `${name}-audit`,
+      { connection: this.connection, script: auditScript(), undo: auditUndoScript() },
+      { parent: this, dependsOn: [runtime] },
+    );
     const archives = this.keepArchives(name, args, adminUser, admin);
     this.base = [runtime, sshd, audit, archives];
     // "et: …" from the runtime step, "auditd: …" from the audit step.
@@ -93,10 +105,27 @@ export class DevServer extends pulumi.ComponentResource {
     this.registerOutputs({ address: this.address, runtimeStatus: this.runtimeStatus });
   }
 
-  private createHost(name: string, args: DevServerArgs, adminUser: string): { address: pulumi.Output<string>; hostKey: pulumi.Output<string>; resources: pulumi.Resource[] } {
+  private createHost(
+    name: string,
+    args: DevServerArgs,
+    adminUser: string,
+  ): { address: pulumi.Output<string>; hostKey: pulumi.Output<string>; resources: pulumi.Resource[] } {
     const spec = args.plan.spec;
     if (spec.provider === "existing") return { address: pulumi.output(spec.host), hostKey: pulumi.output(spec.hostKey), resources: [] };
-    return createCloudHost(name, { spec, owner: args.plan.owner, team: args.team, adminUser, adminPublicKey: args.admin.publicKey, allowFrom: args.allowFrom, etPort: args.et.port, hcloudSshKeyId: args.hcloudSshKeyId }, this);
+    return createCloudHost(
+      name,
+      {
+        spec,
+        owner: args.plan.owner,
+        team: args.team,
+        adminUser,
+        adminPublicKey: args.admin.publicKey,
+        allowFrom: args.allowFrom,
+        etPort: args.et.port,
+        hcloudSshKeyId: args.hcloudSshKeyId,
+      },
+      this,
+    );
   }
 
   /** Local ssh with the pinned host key, retried (bounded) until the server answers: the
@@ -120,13 +149,28 @@ export class DevServer extends pulumi.ComponentResource {
   /** Offboarding archives outlive the server: on delete, copy them to archiveDir. Every
    *  user step depends on this one, so it is deleted after them and before the machine. */
   private keepArchives(name: string, args: DevServerArgs, adminUser: string, admin: pulumi.Resource): pulumi.Resource {
-    const undo = pulumi.all([this.address, this.hostKey]).apply(([address, hostKey]) =>
-      renderScript("gate/pull-archives.sh", { AR_HOST: address, AR_PORT: this.port, AR_USER: adminUser, AR_HOST_KEY: hostKey, AR_DEST: `${args.archiveDir}/${name}` }),
-    );
+    const undo = pulumi
+      .all([this.address, this.hostKey])
+      .apply(([address, hostKey]) =>
+        renderScript("gate/pull-archives.sh", {
+          AR_HOST: address,
+          AR_PORT: this.port,
+          AR_USER: adminUser,
+          AR_HOST_KEY: hostKey,
+          AR_DEST: `${args.archiveDir}/${name}`,
+        }),
+      );
     return localScript(`${name}-archives`, { script: "", undo, executor: args.executor }, { parent: this, dependsOn: [admin] });
   }
 
-  private bootstrapAdmin(name: string, args: DevServerArgs, conn: Connection, adminUser: string, firstUser: string, ready: pulumi.Resource) {
+  private bootstrapAdmin(
+    name: string,
+    args: DevServerArgs,
+    conn: Connection,
+    adminUser: string,
+    firstUser: string,
+    ready: pulumi.Resource,
+  ) {
     // Cloud servers get the admin account from cloud-init and are destroyed whole; on an
     // existing host the account is removed last, over the team's own admin login.
     const removable = firstUser !== adminUser;
@@ -134,8 +178,8 @@ export class DevServer extends pulumi.ComponentResource {
       `${name}-admin`,
       {
         connection: conn,
-        script: renderScript("bootstrap/admin.sh", { AR_ADMIN: adminUser, AR_ADMIN_KEY: args.admin.publicKey }),
-        undo: removable ? renderScript("bootstrap/remove-admin.sh", { AR_ADMIN: adminUser }) : undefined,
+        script: adminScript(adminUser, args.admin.publicKey),
+        undo: removable ? adminRemoveScript(adminUser) : undefined,
       },
       { parent: this, dependsOn: [ready] },
     );

@@ -13,8 +13,7 @@ import { SshStep } from "./sshExecutor";
 
 /** The executor and the provisioner's key in the form it needs. */
 export type Executor =
-  | { readonly kind: "command"; readonly privateKey: pulumi.Input<string> }
-  | { readonly kind: "ssh"; readonly keyPath: string };
+  { readonly kind: "command"; readonly privateKey: pulumi.Input<string> } | { readonly kind: "ssh"; readonly keyPath: string };
 
 /** How the provisioner reaches one server. */
 export interface Connection {
@@ -61,14 +60,32 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
     case "ssh":
       return new SshStep(
         name,
-        { host: c.host, port: c.port, user: c.user, keyPath: c.executor.keyPath, hostKey: c.hostKey, script, undo, triggers: c.identity ? [c.identity] : [], summary: args.summary },
+        {
+          host: c.host,
+          port: c.port,
+          user: c.user,
+          keyPath: c.executor.keyPath,
+          hostKey: c.hostKey,
+          script,
+          undo,
+          triggers: c.identity ? [c.identity] : [],
+          summary: args.summary,
+        },
         opts,
       );
     case "command":
       return new command.remote.Command(
         name,
         {
-          connection: { host: c.host, port: c.port, user: c.user, privateKey: c.executor.privateKey, hostKey: pinned(c.hostKey), dialErrorLimit: 10, perDialTimeout: 15 },
+          connection: {
+            host: c.host,
+            port: c.port,
+            user: c.user,
+            privateKey: c.executor.privateKey,
+            hostKey: pinned(c.hostKey),
+            dialErrorLimit: 10,
+            perDialTimeout: 15,
+          },
           // A trailing comment is inert for the shell and visible in the preview.
           create: args.summary ? `sudo -n bash -s # ${args.summary.replace(/\n/g, "; ")}` : "sudo -n bash -s",
           stdin: script,
@@ -106,7 +123,12 @@ export function localScript(name: string, args: LocalScriptArgs, opts: pulumi.Cu
       const run = (text: pulumi.Input<string>) => (text === "" ? undefined : pulumi.output(text).apply((t) => `bash -c ${shq(t)}`));
       return new command.local.Command(
         name,
-        { create: run(args.script), delete: run(args.undo), environment: { AR_KEY: pulumi.secret(e.privateKey) }, logging: "stdoutAndStderr" },
+        {
+          create: run(args.script),
+          delete: run(args.undo),
+          environment: { AR_KEY: pulumi.secret(e.privateKey) },
+          logging: "stdoutAndStderr",
+        },
         { ...opts, additionalSecretOutputs: ["environment"] },
       );
     }

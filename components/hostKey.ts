@@ -28,6 +28,11 @@ export class HostKey extends pulumi.dynamic.Resource {
   declare readonly privateKey: pulumi.Output<string>;
   declare readonly publicKey: pulumi.Output<string>;
   constructor(name: string, args: { comment: string }, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { comment: args.comment, privateKey: undefined, publicKey: undefined }, { ...opts, additionalSecretOutputs: ["privateKey"] });
+    super(
+      provider,
+      name,
+      { comment: args.comment, privateKey: undefined, publicKey: undefined },
+      { ...opts, additionalSecretOutputs: ["privateKey"] },
+    );
   }
 }

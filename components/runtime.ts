@@ -3,7 +3,6 @@ import { runtimeRemoveScript, runtimeScript } from "../src/render/runtime";
 import type { EtSettings } from "../src/team/model";
 import { remoteScript, type Connection } from "./executor";
 
-
 export interface RuntimeArgs {
   readonly connection: Connection;
   /** Eternal Terminal source and port. */

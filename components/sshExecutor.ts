@@ -57,7 +57,11 @@ async function runOverSsh(p: Props, script: string): Promise<string> {
   try {
     const known = path.join(dir, "known_hosts");
     fs.writeFileSync(known, p.hostKey ? `${knownHostsPattern(p.host, p.port)} ${p.hostKey}\n` : "");
-    const args = [...sshClientOptions({ hostKeyFile: known, strict: !!p.hostKey, keyPath: p.keyPath, port: p.port }), `${p.user}@${p.host}`, "sudo -n bash -s"];
+    const args = [
+      ...sshClientOptions({ hostKeyFile: known, strict: !!p.hostKey, keyPath: p.keyPath, port: p.port }),
+      `${p.user}@${p.host}`,
+      "sudo -n bash -s",
+    ];
     let last = "";
     for (let attempt = 1; attempt <= (p.tries ?? 3); attempt++) {
       const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
@@ -72,7 +76,9 @@ async function runOverSsh(p: Props, script: string): Promise<string> {
       if (r.code === 0) return r.out;
       last = `${p.user}@${p.host}:${p.port}: exit ${r.code}: ${r.err.trim() || r.out.trim()}`;
       if (/Host key verification failed|IDENTIFICATION HAS CHANGED/.test(r.err)) {
-        throw new Error(`${p.host}:${p.port} presented a host key that does not match the pinned one; nothing was run there (${r.err.trim().split("\n").pop()})`);
+        throw new Error(
+          `${p.host}:${p.port} presented a host key that does not match the pinned one; nothing was run there (${r.err.trim().split("\n").pop()})`,
+        );
       }
       // 255 = ssh itself failed (not up yet, refused); a script failure is final.
       if (r.code !== 255) break;
@@ -112,6 +118,18 @@ const provider: pulumi.dynamic.ResourceProvider = {
 export class SshStep extends pulumi.dynamic.Resource {
   declare readonly stdout: pulumi.Output<string>;
   constructor(name: string, args: SshStepInputs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { ...args, undo: args.undo ?? "", triggers: args.triggers ?? [], tries: args.tries ?? 3, summary: args.summary ?? "", stdout: undefined }, opts);
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        undo: args.undo ?? "",
+        triggers: args.triggers ?? [],
+        tries: args.tries ?? 3,
+        summary: args.summary ?? "",
+        stdout: undefined,
+      },
+      opts,
+    );
   }
 }

@@ -1,6 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServerPlan } from "../src/plan/access";
-import { renderSudoDefaults, rulesOf, SUDO_DEFAULTS_FILE, sudoersFileName, sudoersFiles, sudoersRemoveScript, sudoersScript } from "../src/render/sudoers";
+import {
+  renderSudoDefaults,
+  rulesOf,
+  SUDO_DEFAULTS_FILE,
+  sudoersFileName,
+  sudoersFiles,
+  sudoersRemoveScript,
+  sudoersScript,
+} from "../src/render/sudoers";
 import type { DevServer } from "./devServer";
 import { remoteScript } from "./executor";
 import { stepOpts } from "./linuxUsers";
@@ -9,7 +17,13 @@ import { stepOpts } from "./linuxUsers";
 // grants there (contents and scripts: src/render/sudoers.ts).
 
 /** Defaults file plus one validated file per human; each waits for the users it names. */
-export function writeSudoers(access: pulumi.Resource, server: DevServer, plan: ServerPlan, users: pulumi.Resource[], broken: readonly string[] = []): pulumi.Resource[] {
+export function writeSudoers(
+  access: pulumi.Resource,
+  server: DevServer,
+  plan: ServerPlan,
+  users: pulumi.Resource[],
+  broken: readonly string[] = [],
+): pulumi.Resource[] {
   const conn = server.connection;
   const defaults = remoteScript(
     `${plan.name}-sudoers-defaults`,

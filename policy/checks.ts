@@ -107,8 +107,10 @@ export function agentLimitViolations(script: string): string[] {
     const v = scriptVar(script, l.variable);
     if (!v.ok) out.push(`${who}: ${l.key}: ${v.message}`);
     // "infinity", "0" or an empty value would be a slice with no limit at all.
-    else if (!l.valid.test(v.value) || Number.parseFloat(v.value) <= 0) out.push(`${who}: ${l.key} "${v.value}" is not ${l.hint} above zero`);
-    if (!new RegExp(`^${l.key}=\\$${l.variable}$`, "m").test(script)) out.push(`${who}: the script never writes ${l.key}=$${l.variable} into the slice drop-in`);
+    else if (!l.valid.test(v.value) || Number.parseFloat(v.value) <= 0)
+      out.push(`${who}: ${l.key} "${v.value}" is not ${l.hint} above zero`);
+    if (!new RegExp(`^${l.key}=\\$${l.variable}$`, "m").test(script))
+      out.push(`${who}: the script never writes ${l.key}=$${l.variable} into the slice drop-in`);
   }
   if (!/^\[Slice\]$/m.test(script)) out.push(`${who}: the script writes no [Slice] drop-in`);
   return out;
@@ -148,20 +150,24 @@ export function sshdConfigViolations(conf: string): string[] {
   const global = blocks[0]!.settings;
   for (const [key, want] of Object.entries(SSHD_REQUIRED)) {
     const got = global.get(key);
-    if (got?.toLowerCase() !== want) out.push(`sshd: ${key} must be "${want}" before any Match (got ${got === undefined ? "nothing" : `"${got}"`})`);
+    if (got?.toLowerCase() !== want)
+      out.push(`sshd: ${key} must be "${want}" before any Match (got ${got === undefined ? "nothing" : `"${got}"`})`);
   }
-  if (!(global.get("denyusers") ?? "").split(/\s+/).includes(`*${AGENT_SUFFIX}`)) out.push(`sshd: DenyUsers must include *${AGENT_SUFFIX} (agent users never log in over ssh)`);
+  if (!(global.get("denyusers") ?? "").split(/\s+/).includes(`*${AGENT_SUFFIX}`))
+    out.push(`sshd: DenyUsers must include *${AGENT_SUFFIX} (agent users never log in over ssh)`);
   const agentBlock = blocks.find((b) => /^user\s+(\S+,)?\*-agent(,\S+)?$/i.test(b.match));
   if (!agentBlock) out.push(`sshd: no "Match User *${AGENT_SUFFIX}" block`);
   for (const [key, want] of Object.entries(SSHD_AGENT_MATCH)) {
     const got = agentBlock?.settings.get(key);
-    if (agentBlock && got?.toLowerCase() !== want) out.push(`sshd: Match User *${AGENT_SUFFIX} must set ${key} ${want} (got ${got === undefined ? "nothing" : `"${got}"`})`);
+    if (agentBlock && got?.toLowerCase() !== want)
+      out.push(`sshd: Match User *${AGENT_SUFFIX} must set ${key} ${want} (got ${got === undefined ? "nothing" : `"${got}"`})`);
   }
   const humanBlock = blocks.find((b) => /^group\s+agent-runtime-humans$/i.test(b.match));
   if (!humanBlock) out.push(`sshd: no "Match Group agent-runtime-humans" block`);
   for (const [key, want] of Object.entries(SSHD_HUMAN_MATCH)) {
     const got = humanBlock?.settings.get(key);
-    if (humanBlock && got !== want) out.push(`sshd: Match Group agent-runtime-humans must set ${key} ${want} (got ${got === undefined ? "nothing" : `"${got}"`})`);
+    if (humanBlock && got !== want)
+      out.push(`sshd: Match Group agent-runtime-humans must set ${key} ${want} (got ${got === undefined ? "nothing" : `"${got}"`})`);
   }
   // A Match block may tighten, never loosen what the global part forbids.
   for (const b of blocks.slice(1)) {
@@ -191,12 +197,15 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** Inbound rules open to 0.0.0.0/0 or ::/0 on cloud firewalls and security groups (advisory). */
 export function worldOpenIngress(type: string, props: Record<string, unknown>): string[] {
   const say = (what: string, cidrs: unknown[]) => cidrs.filter(isWorld).map((c) => `${what} admits ${String(c)} (the whole internet)`);
-  const ports = (r: Record<string, unknown>) => (r.fromPort === r.toPort ? `port ${String(r.fromPort)}` : `ports ${String(r.fromPort)}-${String(r.toPort)}`);
+  const ports = (r: Record<string, unknown>) =>
+    r.fromPort === r.toPort ? `port ${String(r.fromPort)}` : `ports ${String(r.fromPort)}-${String(r.toPort)}`;
   switch (type) {
     case "hcloud:index/firewall:Firewall":
       return list(props.rules).flatMap((r) => {
         const rule = r as Record<string, unknown>;
-        return rule.direction === "in" ? say(`inbound ${String(rule.protocol)} port ${String(rule.port ?? "any")}`, list(rule.sourceIps)) : [];
+        return rule.direction === "in"
+          ? say(`inbound ${String(rule.protocol)} port ${String(rule.port ?? "any")}`, list(rule.sourceIps))
+          : [];
       });
     case "aws:ec2/securityGroup:SecurityGroup":
       return list(props.ingress).flatMap((r) => {

@@ -1,5 +1,13 @@
 import { PolicyPack, type ReportViolation, type ResourceValidationArgs } from "@pulumi/policy";
-import { agentLimitViolations, sshdStepViolations, stepKind, stepScript, sudoersStepViolations, worldOpenIngress, type StepKind } from "./checks";
+import {
+  agentLimitViolations,
+  sshdStepViolations,
+  stepKind,
+  stepScript,
+  sudoersStepViolations,
+  worldOpenIngress,
+  type StepKind,
+} from "./checks";
 
 // agent-runtime's guard rails, enforced by the engine on every preview and up
 // (`pulumi preview --policy-pack policy`): the checks live in checks.ts as pure
@@ -28,7 +36,8 @@ export const pack = new PolicyPack("agent-runtime", {
   policies: [
     {
       name: "sudoers-agent-targets-only",
-      description: "Every sudoers rule targets agent users only: never root, never a human user (checked in each -sudoers- step's content).",
+      description:
+        "Every sudoers rule targets agent users only: never root, never a human user (checked in each -sudoers- step's content).",
       enforcementLevel: "mandatory",
       validateResource: onSteps("sudoers", sudoersStepViolations),
     },
@@ -40,13 +49,15 @@ export const pack = new PolicyPack("agent-runtime", {
     },
     {
       name: "sshd-hardened",
-      description: "The sshd drop-in sorts first and carries keys-only, no root login, DenyUsers *-agent and DisableForwarding for *-agent.",
+      description:
+        "The sshd drop-in sorts first and carries keys-only, no root login, DenyUsers *-agent and DisableForwarding for *-agent.",
       enforcementLevel: "mandatory",
       validateResource: onSteps("sshd", sshdStepViolations),
     },
     {
       name: "firewall-not-world-open",
-      description: "Cloud firewalls and security groups admit ssh/et from allowFrom ranges, not 0.0.0.0/0 or ::/0 (team.yaml allowWorld opts in).",
+      description:
+        "Cloud firewalls and security groups admit ssh/et from allowFrom ranges, not 0.0.0.0/0 or ::/0 (team.yaml allowWorld opts in).",
       enforcementLevel: "advisory",
       validateResource: (args, report) => {
         for (const message of worldOpenIngress(args.type, args.props)) report(`${args.name}: ${message}`);

@@ -17,8 +17,16 @@ export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
 report=$(mktemp /tmp/agent-runtime-vitest.XXXXXX.json)
 trap 'rm -f "$report"' EXIT
 status=0
+# Formatting is prettier's (.prettierrc.json, .prettierignore): a file it would change
+# fails the run, after the tests so they still report. Fix with: npx prettier --write .
+format=0
+node node_modules/prettier/bin/prettier.cjs --check --log-level warn . || format=$?
 node node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 # One plain closing line, whatever the reporter printed above.
 # shellcheck disable=SC2016 # JavaScript template literal, not shell
 node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests+r.numTodoTests} skipped`)' "$report" || true
+if ((format)); then
+  echo "test.sh: prettier --check found unformatted files (listed above); run: npx prettier --write ." >&2
+  ((status)) || status=$format
+fi
 exit "$status"

@@ -2,7 +2,8 @@ import { spawnSync } from "node:child_process";
 import { realpathSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { planTeam } from "../plan/access";
-import { diffPlans, renderDiffJson, renderDiffMarkdown } from "../plan/diff";
+import { diffPlans } from "../plan/diff";
+import { renderDiffJson, renderDiffMarkdown } from "../render/accessDiff";
 import { formatError } from "../team/errors";
 import { loadTeamFile, parseTeam, type LoadResult } from "../team/load";
 import type { Team } from "../team/model";
@@ -38,7 +39,8 @@ export function parseAccessDiffArgs(args: string[]): AccessDiffOptions | string 
 }
 
 /** The base side: a team, a missing file at that ref (everything is new), or error lines. */
-type BaseSide = { kind: "team"; result: LoadResult; label: string } | { kind: "absent"; label: string } | { kind: "error"; message: string };
+type BaseSide =
+  { kind: "team"; result: LoadResult; label: string } | { kind: "absent"; label: string } | { kind: "error"; message: string };
 
 function git(cwd: string, args: string[]): { ok: boolean; out: string; err: string } {
   const r = spawnSync("git", args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -58,7 +60,11 @@ const isFile = (p: string) => {
 export function readBase(base: string, headFile: string): BaseSide {
   if (isFile(base)) return { kind: "team", result: loadTeamFile(base), label: base };
   if (base.startsWith("-")) return { kind: "error", message: `base "${base}" is not a file, and a git ref never starts with "-"` };
-  if (!isFile(headFile)) return { kind: "error", message: `base "${base}" is not a file, and the head file ${headFile} (needed to find its path in git) does not exist` };
+  if (!isFile(headFile))
+    return {
+      kind: "error",
+      message: `base "${base}" is not a file, and the head file ${headFile} (needed to find its path in git) does not exist`,
+    };
   const headReal = realpathSync(headFile);
   const top = git(path.dirname(headReal), ["rev-parse", "--show-toplevel"]);
   if (!top.ok) return { kind: "error", message: `base "${base}" is not a file, and ${headFile} is not in a git repository (${top.err})` };
@@ -66,7 +72,10 @@ export function readBase(base: string, headFile: string): BaseSide {
   const rel = path.relative(root, headReal).split(path.sep).join("/");
   const label = `${base}:${rel}`;
   if (!git(root, ["rev-parse", "--verify", "--quiet", `${base}^{commit}`]).ok) {
-    return { kind: "error", message: `base "${base}" is neither a file nor a git ref in ${root} (in CI, check out with history: fetch-depth 0)` };
+    return {
+      kind: "error",
+      message: `base "${base}" is neither a file nor a git ref in ${root} (in CI, check out with history: fetch-depth 0)`,
+    };
   }
   // A valid ref without the file: the team file is new in this change, so everything is.
   if (!git(root, ["cat-file", "-e", label]).ok) return { kind: "absent", label };

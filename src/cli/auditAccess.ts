@@ -24,7 +24,8 @@ export async function auditAccessCommand(args: string[]): Promise<number> {
   const hosts = (await poolStatus(SANDBOX_POOL)).filter((h) => h.running);
   const findings = await auditAccess(plan, hosts);
   if (json) console.log(JSON.stringify({ hosts: hosts.map((h) => h.name), findings }, null, 2));
-  else if (findings.length === 0) console.log(`audit-access: ${hosts.length} hosts, actual sudo rights equal the plan (0 extra, 0 missing)`);
+  else if (findings.length === 0)
+    console.log(`audit-access: ${hosts.length} hosts, actual sudo rights equal the plan (0 extra, 0 missing)`);
   else for (const f of findings) console.log(`${f.kind.toUpperCase()}: ${f.server}: ${f.user} → ${f.target}`);
   return findings.length === 0 ? 0 : 1;
 }

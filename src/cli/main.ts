@@ -8,10 +8,22 @@ type Command = (args: string[]) => number | Promise<number>;
 const COMMANDS: Record<string, { help: string; run: () => Promise<Command> }> = {
   validate: { help: "validate [file] [--json]          check team.yaml; every error with file:line:col", run: async () => validateCommand },
   plan: { help: "plan [file] [--json]              the access matrix: server x human -> agent users", run: async () => planCommand },
-  sandbox: { help: "sandbox up|down|status [--json]   the whole runtime on local nspawn hosts", run: async () => (await import("./sandbox")).sandboxCommand },
-  "audit-access": { help: "audit-access [--json]             probe sudo -l on every sandbox host vs the plan", run: async () => (await import("./auditAccess")).auditAccessCommand },
-  preview: { help: "preview [file] [--out FILE]        access diff + pulumi preview --diff against the sandbox", run: async () => (await import("./preview")).previewCommand },
-  "access-diff": { help: "access-diff --base REF|FILE [--head FILE] [--format markdown|json]", run: async () => (await import("./accessDiff")).accessDiffCommand },
+  sandbox: {
+    help: "sandbox up|down|status [--json]   the whole runtime on local nspawn hosts",
+    run: async () => (await import("./sandbox")).sandboxCommand,
+  },
+  "audit-access": {
+    help: "audit-access [--json]             probe sudo -l on every sandbox host vs the plan",
+    run: async () => (await import("./auditAccess")).auditAccessCommand,
+  },
+  preview: {
+    help: "preview [file] [--out FILE]        access diff + pulumi preview --diff against the sandbox",
+    run: async () => (await import("./preview")).previewCommand,
+  },
+  "access-diff": {
+    help: "access-diff --base REF|FILE [--head FILE] [--format markdown|json]",
+    run: async () => (await import("./accessDiff")).accessDiffCommand,
+  },
 };
 
 function usage(): string {

@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { planTeam } from "../plan/access";
-import { diffPlans, renderDiffMarkdown } from "../plan/diff";
+import { diffPlans } from "../plan/diff";
+import { renderDiffMarkdown } from "../render/accessDiff";
 import { previewSandbox, sandboxSourceTeam } from "../sandbox/sandbox";
 import { formatError } from "../team/errors";
 import { loadTeamFile } from "../team/load";
@@ -25,7 +26,17 @@ export async function previewCommand(args: string[]): Promise<number> {
   const diff = diffPlans(planTeam(b.team), planTeam(h.team), b.team, h.team);
   const access = renderDiffMarkdown(diff, { base: "applied", head: headFile });
   const engine = await previewSandbox(headFile);
-  const markdown = [access.trimEnd(), "", "<details><summary>pulumi preview --diff (sandbox)</summary>", "", "```diff", engine.stdout.trimEnd(), "```", "</details>", ""].join("\n");
+  const markdown = [
+    access.trimEnd(),
+    "",
+    "<details><summary>pulumi preview --diff (sandbox)</summary>",
+    "",
+    "```diff",
+    engine.stdout.trimEnd(),
+    "```",
+    "</details>",
+    "",
+  ].join("\n");
   if (out) writeFileSync(out, markdown);
   else process.stdout.write(markdown);
   return 0;

@@ -73,11 +73,27 @@ async function down(): Promise<number> {
 async function status(json: boolean): Promise<number> {
   const hosts = await sandboxStatus();
   if (json) {
-    console.log(JSON.stringify(hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, adminUser: h.adminUser, keyPath: h.privateKeyPath, reachable: h.reachable })), null, 2));
+    console.log(
+      JSON.stringify(
+        hosts.map((h) => ({
+          name: h.name,
+          address: h.address,
+          port: h.port,
+          adminUser: h.adminUser,
+          keyPath: h.privateKeyPath,
+          reachable: h.reachable,
+        })),
+        null,
+        2,
+      ),
+    );
   } else if (hosts.length === 0) {
     console.log("sandbox: no hosts (run: agent-runtime sandbox up)");
   } else {
-    for (const h of hosts) console.log(`${h.name.padEnd(12)} ${h.address}:${h.port}  ${h.reachable ? "reachable" : "NOT reachable"}  (admin ${h.adminUser}, key ${h.privateKeyPath})`);
+    for (const h of hosts)
+      console.log(
+        `${h.name.padEnd(12)} ${h.address}:${h.port}  ${h.reachable ? "reachable" : "NOT reachable"}  (admin ${h.adminUser}, key ${h.privateKeyPath})`,
+      );
   }
   return 0;
 }

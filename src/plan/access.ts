@@ -89,12 +89,25 @@ export function planTeam(team: Team): TeamPlan {
     ].sort((a, b) => cmp(a.human, b.human));
     const humans: HumanPlan[] = [
       { name: owner.name, keys: owner.keys, forwarding: owner.forwarding },
-      ...others.map((v) => ({ name: v.person.name, keys: v.person.keys, hopFrom: serverName(v.person.name), forwarding: v.person.forwarding })),
+      ...others.map((v) => ({
+        name: v.person.name,
+        keys: v.person.keys,
+        hopFrom: serverName(v.person.name),
+        forwarding: v.person.forwarding,
+      })),
     ].sort((a, b) => cmp(a.name, b.name));
     const hopsTo = people
       .filter((p) => p.name !== owner.name && visitors(team, p).some((v) => v.person.name === owner.name))
       .map((p) => serverName(p.name));
-    return { name, owner: owner.name, spec: owner.server, humans, agents: [{ name: agent, owner: owner.name, limits: owner.limits }], grants, hopsTo };
+    return {
+      name,
+      owner: owner.name,
+      spec: owner.server,
+      humans,
+      agents: [{ name: agent, owner: owner.name, limits: owner.limits }],
+      grants,
+      hopsTo,
+    };
   });
   return { team: team.name, servers };
 }

@@ -3,7 +3,15 @@
 
 /** `Host dev-wes` block for `human`. */
 export function sshConfigBlock(server: string, human: string, address: string, port: number): string {
-  return [`Host ${server}`, `    HostName ${address}`, `    Port ${port}`, `    User ${human}`, `    IdentitiesOnly yes`, `    ForwardAgent no`, ""].join("\n");
+  return [
+    `Host ${server}`,
+    `    HostName ${address}`,
+    `    Port ${port}`,
+    `    User ${human}`,
+    `    IdentitiesOnly yes`,
+    `    ForwardAgent no`,
+    "",
+  ].join("\n");
 }
 
 /** The et command (uses the Host block above for the ssh part). */

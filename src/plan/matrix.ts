@@ -14,12 +14,18 @@ export function renderMatrix(plan: TeamPlan): string {
   ]);
   const table = [["server", ...humans], ...rows];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
-  const lines = table.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd());
-  const hopLines = plan.servers
-    .filter((s) => s.hopsTo.length)
-    .map((s) => `  ${s.owner} hops from ${s.name} to ${s.hopsTo.join(", ")}`);
+  const lines = table.map((r) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join("  ")
+      .trimEnd(),
+  );
+  const hopLines = plan.servers.filter((s) => s.hopsTo.length).map((s) => `  ${s.owner} hops from ${s.name} to ${s.hopsTo.join(", ")}`);
   const limitLines = plan.servers.flatMap((s) =>
-    s.agents.map((a) => `  ${a.name.padEnd(widths[0]!)} cpu ${a.limits.cpu} cores, memory ${a.limits.memory} (high ${a.limits.memoryHigh}), tasks ${a.limits.tasks}`),
+    s.agents.map(
+      (a) =>
+        `  ${a.name.padEnd(widths[0]!)} cpu ${a.limits.cpu} cores, memory ${a.limits.memory} (high ${a.limits.memoryHigh}), tasks ${a.limits.tasks}`,
+    ),
   );
   return [
     `team ${plan.team}: who may become which agent user, per server`,

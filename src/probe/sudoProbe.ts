@@ -43,7 +43,11 @@ export function parseProbe(output: string): Map<string, Set<string>> {
     const rule = inRules ? /^\s+\(([^)]*)\)/.exec(line) : null;
     if (rule) {
       const runas = rule[1]!.split(":")[0]!; // "(ALL : ALL)" → users part only
-      for (const t of runas.split(",").map((s) => s.trim()).filter(Boolean)) result.get(user)!.add(t);
+      for (const t of runas
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean))
+        result.get(user)!.add(t);
     }
   }
   return result;

@@ -20,7 +20,12 @@ export interface AuditKernelSettings {
   failure: number;
 }
 
-const FLAGS: Record<string, keyof AuditKernelSettings> = { "-b": "backlog_limit", "--backlog_wait_time": "backlog_wait_time", "-r": "rate_limit", "-f": "failure" };
+const FLAGS: Record<string, keyof AuditKernelSettings> = {
+  "-b": "backlog_limit",
+  "--backlog_wait_time": "backlog_wait_time",
+  "-r": "rate_limit",
+  "-f": "failure",
+};
 
 /** /etc/audit/rules.d/AUDIT_BASE_FILE: -D, backlog, backlog wait, rate limit, failure mode. */
 export function renderAuditBaseRules(): string {
@@ -76,7 +81,9 @@ export function auditScript(opts: AuditScriptOptions = {}): string {
     AR_WATCH_FILE: AUDIT_WATCH_FILE,
     AR_WATCH_RULES: renderAuditWatches(),
     AR_AUDITD_SETTINGS: renderAuditdSettings(),
-    AR_KERNEL_SETTINGS: Object.entries(kernel).map(([k, v]) => `${k} ${v}\n`).join(""),
+    AR_KERNEL_SETTINGS: Object.entries(kernel)
+      .map(([k, v]) => `${k} ${v}\n`)
+      .join(""),
   });
 }
 

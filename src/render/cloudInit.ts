@@ -40,7 +40,10 @@ export function checkAdminAccount(adminUser: string, adminPublicKey: string): Ss
  *  no passwords, no root login. */
 export function renderCloudInit(s: CloudInitSettings): string {
   const key = checkAdminAccount(s.adminUser, s.adminPublicKey);
-  if (!/^ssh-ed25519 [A-Za-z0-9+/]+=*$/.test(s.hostKey.publicKey) || !s.hostKey.privateKey.startsWith("-----BEGIN OPENSSH PRIVATE KEY-----\n")) {
+  if (
+    !/^ssh-ed25519 [A-Za-z0-9+/]+=*$/.test(s.hostKey.publicKey) ||
+    !s.hostKey.privateKey.startsWith("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+  ) {
     throw new Error("the server's host key pair is not an OpenSSH ed25519 pair");
   }
   // JSON strings are YAML double-quoted scalars: a key comment with ": " or "#" stays data.

@@ -5,6 +5,14 @@ import { agentUser } from "../plan/access";
 // here, not in the renderers, so the real renders carry no test fixtures. Enabled only by
 // the `testFaults` stack config (see DevServer's `faults`).
 
+/** Which renders to break (stack config `agent-runtime:testFaults`, JSON). */
+export interface Faults {
+  /** Break the sshd drop-in on every server. */
+  readonly sshd?: boolean;
+  /** Humans whose sudoers.d file is broken on every server they have one. */
+  readonly sudoers?: readonly string[];
+}
+
 /** A line visudo rejects (unclosed runas list) in `human`'s own rule to their own agent. */
 export function brokenSudoersLine(human: string): string {
   return `${human} ALL=(${agentUser(human)} NOPASSWD ALL\n`;

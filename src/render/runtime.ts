@@ -42,11 +42,14 @@ export function renderEtPin(et: EtSettings): string {
   const line = etAptLine(et);
   if (!line) return "";
   const origin = aptLineOrigin(line);
-  const stanza = (pkg: string, priority: number, why: string) => [`Explanation: ${why}`, `Package: ${pkg}`, `Pin: origin "${origin}"`, `Pin-Priority: ${priority}`].join("\n");
-  return [
-    stanza("*", -1, "agent-runtime: nothing but et may come from the et source"),
-    stanza("et", 500, "agent-runtime: et itself, from the et source"),
-  ].join("\n\n") + "\n";
+  const stanza = (pkg: string, priority: number, why: string) =>
+    [`Explanation: ${why}`, `Package: ${pkg}`, `Pin: origin "${origin}"`, `Pin-Priority: ${priority}`].join("\n");
+  return (
+    [
+      stanza("*", -1, "agent-runtime: nothing but et may come from the et source"),
+      stanza("et", 500, "agent-runtime: et itself, from the et source"),
+    ].join("\n\n") + "\n"
+  );
 }
 
 /** /etc/et.cfg: the team's port, telemetry off. */

@@ -53,7 +53,10 @@ export function sudoersFiles(plan: ServerPlan, broken: readonly string[] = []): 
 
 /** The rule lines of a sudoers file (what a reviewer must see). */
 export function rulesOf(content: string): string {
-  return content.split("\n").filter((l) => / ALL=\(/.test(l)).join("\n");
+  return content
+    .split("\n")
+    .filter((l) => / ALL=\(/.test(l))
+    .join("\n");
 }
 
 /** Script installing one sudoers.d file through visudo (templates/sudoers/install.sh). */

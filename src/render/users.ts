@@ -34,7 +34,11 @@ export function agentScript(agent: AgentPlan): string {
 
 /** Offboarding one user: stop, archive (bounded), delete (see templates/users/remove.sh). */
 export function removeScript(user: string): string {
-  return renderScript("users/remove.sh", { AR_USER: user, AR_ARCHIVE_MAX_MB: ARCHIVE_LIMITS.maxMB, AR_ARCHIVE_TIMEOUT: ARCHIVE_LIMITS.timeoutSeconds });
+  return renderScript("users/remove.sh", {
+    AR_USER: user,
+    AR_ARCHIVE_MAX_MB: ARCHIVE_LIMITS.maxMB,
+    AR_ARCHIVE_TIMEOUT: ARCHIVE_LIMITS.timeoutSeconds,
+  });
 }
 
 /** A server a hop key reaches, once its address (and host key, when pinned) is known. */

@@ -23,7 +23,11 @@ const ADMIN = "agent-runtime";
 
 /** Build the fixture if needed; returns its directory (repo/, signing-key.asc, package-version, decoy-key.asc). */
 export function buildEtFixture(): string {
-  const out = execFileSync("bash", [ET_FIXTURE_SCRIPT, "build"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 5 * 60_000 });
+  const out = execFileSync("bash", [ET_FIXTURE_SCRIPT, "build"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 5 * 60_000,
+  });
   return out.trim().split("\n").pop()!;
 }
 
@@ -42,7 +46,8 @@ export async function ensureEtFixture(hosts: PoolHost[], subnet: string): Promis
   const dir = buildEtFixture();
   // Hosts are only ever our own pool's: refuse anything outside its subnet.
   for (const h of hosts) {
-    if (!h.address.startsWith(`${subnet}.`)) throw new Error(`et fixture: ${h.name} (${h.address}) is outside the pool subnet ${subnet}.0/24`);
+    if (!h.address.startsWith(`${subnet}.`))
+      throw new Error(`et fixture: ${h.name} (${h.address}) is outside the pool subnet ${subnet}.0/24`);
   }
   // sshExec input is text: the repo (a few KB) travels as base64 of a tarball.
   const archive = execFileSync("tar", ["-C", path.join(dir, "repo"), "--owner=0", "--group=0", "-czf", "-", "."]).toString("base64");
@@ -62,5 +67,6 @@ async function copyTo(host: PoolHost, script: string, input: string): Promise<vo
   let r = await sshExec(host, `bash -c ${shq(script)}`, { user: "root", input });
   // 255: ssh itself failed, i.e. root login refused (already provisioned): use the admin account.
   if (r.code === 255) r = await sshExec(host, `sudo -n bash -c ${shq(script)}`, { user: ADMIN, input });
-  if (r.code !== 0) throw new Error(`et fixture: copying the repo to ${host.name} (${host.address}) failed: exit ${r.code}: ${r.stderr.trim()}`);
+  if (r.code !== 0)
+    throw new Error(`et fixture: copying the repo to ${host.name} (${host.address}) failed: exit ${r.code}: ${r.stderr.trim()}`);
 }

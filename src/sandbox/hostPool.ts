@@ -86,9 +86,7 @@ function runProcess(file: string, args: string[], opts: RunOptions): Promise<Exe
 async function hostpool(args: string[], timeoutMs: number, okCodes = [0]): Promise<ExecResult> {
   const res = await runProcess("bash", [HOSTPOOL_SCRIPT, ...args], { timeoutMs });
   if (!okCodes.includes(res.code)) {
-    throw new Error(
-      `hostpool.sh ${args.join(" ")} exited ${res.code}\n${res.stderr.trim().split("\n").slice(-40).join("\n")}`,
-    );
+    throw new Error(`hostpool.sh ${args.join(" ")} exited ${res.code}\n${res.stderr.trim().split("\n").slice(-40).join("\n")}`);
   }
   return res;
 }
@@ -147,7 +145,13 @@ export function sshArgs(host: PoolHost, opts: { user?: string; keyPath?: string 
     throw new Error(`refusing to ssh to "${host.address}": pool hosts are reached by IPv4 address only`);
   }
   return [
-    ...sshClientOptions({ hostKeyFile: host.knownHostsPath, strict: true, keyPath: opts.keyPath ?? host.privateKeyPath, port: host.port, connectTimeout: 5 }),
+    ...sshClientOptions({
+      hostKeyFile: host.knownHostsPath,
+      strict: true,
+      keyPath: opts.keyPath ?? host.privateKeyPath,
+      port: host.port,
+      connectTimeout: 5,
+    }),
     `${opts.user ?? host.adminUser}@${host.address}`,
   ];
 }

@@ -39,9 +39,7 @@ export interface SandboxProgress {
 }
 
 /** What `up` did: team.yaml errors, or the plan it applied and the hosts it applied it to. */
-export type SandboxUpResult =
-  | { ok: false; errors: TeamError[] }
-  | { ok: true; plan: TeamPlan; hosts: PoolHost[] };
+export type SandboxUpResult = { ok: false; errors: TeamError[] } | { ok: true; plan: TeamPlan; hosts: PoolHost[] };
 
 /** What a fresh machine lacks for local hosts, in words; undefined when all is there. */
 export function preconditions(): string | undefined {
@@ -97,7 +95,10 @@ export async function sandboxUp(teamFile: string, progress: SandboxProgress): Pr
   progress.step("sandbox: pulumi up …");
   const result = await stack.up({ onOutput: (s) => progress.engine(s) });
   progress.step(`sandbox: up ${result.summary.result}`);
-  writeFileSync(sandboxPaths.knownHosts, hosts.map((h) => `${knownHostsPattern(h.address, h.port)} ${h.hostPublicKey.trim()}`).join("\n") + "\n");
+  writeFileSync(
+    sandboxPaths.knownHosts,
+    hosts.map((h) => `${knownHostsPattern(h.address, h.port)} ${h.hostPublicKey.trim()}`).join("\n") + "\n",
+  );
   return { ok: true, plan, hosts };
 }
 
@@ -127,7 +128,13 @@ function sandboxStack(teamFile: string, adminKey: string) {
   return openStack({
     stateDir: path.join(STATE, "engine"),
     stackName: STACK,
-    config: { teamFile, executor: "ssh", adminKeyPath: adminKey, adminPublicKey: readFileSync(`${adminKey}.pub`, "utf8").trim(), archiveDir: path.join(STATE, "archives") },
+    config: {
+      teamFile,
+      executor: "ssh",
+      adminKeyPath: adminKey,
+      adminPublicKey: readFileSync(`${adminKey}.pub`, "utf8").trim(),
+      archiveDir: path.join(STATE, "archives"),
+    },
   });
 }
 

@@ -30,13 +30,19 @@ export function sandboxTeamYaml(text: string, opts: SandboxTeamOptions): string 
     const name = String(doc.getIn(["developers", i, "name"]));
     const host = opts.hosts.find((h) => h.name === serverName(name));
     if (!host) throw new Error(`sandbox: no host for developer "${name}"`);
-    doc.setIn(["developers", i, "server"], doc.createNode({ provider: "existing", host: host.address, port: 22, adminUser: "root", hostKey: host.hostPublicKey.trim() }));
+    doc.setIn(
+      ["developers", i, "server"],
+      doc.createNode({ provider: "existing", host: host.address, port: 22, adminUser: "root", hostKey: host.hostPublicKey.trim() }),
+    );
     const key = opts.personKeys[name];
     if (!key) throw new Error(`sandbox: no key for "${name}"`);
     doc.setIn(["developers", i, "sshKeys"], doc.createNode([key.trim()]));
   }
   if (opts.et) {
-    doc.setIn(["defaults", "et"], doc.createNode({ port: opts.et.port ?? 2022, source: "apt-repo", aptLine: opts.et.aptLine, signingKey: opts.et.signingKey }));
+    doc.setIn(
+      ["defaults", "et"],
+      doc.createNode({ port: opts.et.port ?? 2022, source: "apt-repo", aptLine: opts.et.aptLine, signingKey: opts.et.signingKey }),
+    );
   }
   return doc.toString();
 }

@@ -20,12 +20,27 @@ export function encodeEd25519(seed: Uint8Array, pub: Uint8Array, comment: string
   };
   const type = "ssh-ed25519";
   const pubBlob = Buffer.concat([str(type), str(pub)]);
-  let priv = Buffer.concat([u32(checkint), u32(checkint), str(type), str(pub), str(Buffer.concat([Buffer.from(seed), Buffer.from(pub)])), str(comment)]);
+  let priv = Buffer.concat([
+    u32(checkint),
+    u32(checkint),
+    str(type),
+    str(pub),
+    str(Buffer.concat([Buffer.from(seed), Buffer.from(pub)])),
+    str(comment),
+  ]);
   // Padded with 1, 2, 3, … to the cipher's block size (8 for "none").
   const pad: number[] = [];
   for (let i = 1; (priv.length + pad.length) % 8 !== 0; i++) pad.push(i);
   priv = Buffer.concat([priv, Buffer.from(pad)]);
-  const blob = Buffer.concat([Buffer.from("openssh-key-v1\0", "binary"), str("none"), str("none"), str(""), u32(1), str(pubBlob), str(priv)]);
+  const blob = Buffer.concat([
+    Buffer.from("openssh-key-v1\0", "binary"),
+    str("none"),
+    str("none"),
+    str(""),
+    u32(1),
+    str(pubBlob),
+    str(priv),
+  ]);
   const lines = blob.toString("base64").match(/.{1,70}/g) ?? [];
   return {
     privateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join("\n")}\n-----END OPENSSH PRIVATE KEY-----\n`,

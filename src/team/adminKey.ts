@@ -3,9 +3,16 @@
 // the private part is never parsed or copied.
 
 /** `ssh-ed25519 AAAA… comment` for an OpenSSH-format private key, or an error message. */
-export function publicKeyOfPrivate(privateKey: string, comment = "agent-runtime-provisioner"): { ok: true; publicKey: string } | { ok: false; message: string } {
+export function publicKeyOfPrivate(
+  privateKey: string,
+  comment = "agent-runtime-provisioner",
+): { ok: true; publicKey: string } | { ok: false; message: string } {
   const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]+?)-----END OPENSSH PRIVATE KEY-----/.exec(privateKey);
-  if (!m) return { ok: false, message: 'not an OpenSSH private key (expected "-----BEGIN OPENSSH PRIVATE KEY-----"; create one with ssh-keygen -t ed25519)' };
+  if (!m)
+    return {
+      ok: false,
+      message: 'not an OpenSSH private key (expected "-----BEGIN OPENSSH PRIVATE KEY-----"; create one with ssh-keygen -t ed25519)',
+    };
   const raw = Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
   const magic = "openssh-key-v1\0";
   if (raw.subarray(0, magic.length).toString("latin1") !== magic) return { ok: false, message: "not an openssh-key-v1 key" };

@@ -36,7 +36,10 @@ export function checkAptLine(line: string): string | undefined {
   const bracket = rest.slice(0, close + 1);
   if (bracket !== ET_APT_OPTIONS) return optionsMessage(bracket);
 
-  const [uri, suite, ...components] = rest.slice(close + 1).trim().split(/ +/);
+  const [uri, suite, ...components] = rest
+    .slice(close + 1)
+    .trim()
+    .split(/ +/);
   if (!uri) return "aptLine has no repository URI after the options";
   const uriProblem = checkUri(uri);
   if (uriProblem) return uriProblem;
@@ -55,7 +58,11 @@ export function checkAptLine(line: string): string | undefined {
  * any port (apt 2.6 `apt-cache policy` shows and matches it that way), "" for file: repositories.
  */
 export function aptLineOrigin(line: string): string {
-  const uri = line.slice(line.indexOf("]") + 1).trim().split(/ +/)[0] ?? "";
+  const uri =
+    line
+      .slice(line.indexOf("]") + 1)
+      .trim()
+      .split(/ +/)[0] ?? "";
   const m = HTTPS_RE.exec(uri);
   if (m) return m[1]!.toLowerCase();
   if (FILE_RE.test(uri)) return "";
@@ -66,7 +73,8 @@ function optionsMessage(bracket: string): string {
   const options = bracket.slice(1, -1).trim().split(/ +/).filter(Boolean);
   const other = options.find((o) => o !== `signed-by=${ET_KEYRING}`);
   const signedBy = options.filter((o) => o.startsWith("signed-by=")).length;
-  if (other?.startsWith("signed-by=")) return `aptLine's signed-by must be ${ET_KEYRING} (the key pinned in team.yaml), not ${other.slice("signed-by=".length) || "empty"}`;
+  if (other?.startsWith("signed-by="))
+    return `aptLine's signed-by must be ${ET_KEYRING} (the key pinned in team.yaml), not ${other.slice("signed-by=".length) || "empty"}`;
   if (other !== undefined) return `apt option "${other}" is not allowed; the only option is signed-by=${ET_KEYRING}`;
   if (signedBy > 1) return "aptLine names signed-by more than once";
   return `aptLine's options must be exactly ${ET_APT_OPTIONS}`;
@@ -80,8 +88,10 @@ function checkUri(uri: string): string | undefined {
   }
   if (FILE_RE.test(uri)) return hasDotDot(uri) ? `${JSON.stringify(uri)} must not contain ".." path segments` : undefined;
   // Not echoed: it would print the credentials in every CI log.
-  if (/^[a-z0-9+.-]+:\/\/[^/]*@/i.test(uri)) return "the repository URL carries credentials (user@host); apt reads those from /etc/apt/auth.conf.d, never from the line";
-  if (/^https:/i.test(uri)) return `${JSON.stringify(uri)} is not a plain https://HOST/PATH URL (host name or IPv4 address, path of letters, digits and . _ / + % -)`;
+  if (/^[a-z0-9+.-]+:\/\/[^/]*@/i.test(uri))
+    return "the repository URL carries credentials (user@host); apt reads those from /etc/apt/auth.conf.d, never from the line";
+  if (/^https:/i.test(uri))
+    return `${JSON.stringify(uri)} is not a plain https://HOST/PATH URL (host name or IPv4 address, path of letters, digits and . _ / + % -)`;
   if (/^file:/i.test(uri)) return `${JSON.stringify(uri)} must be file:/ABSOLUTE/PATH (one slash)`;
   const scheme = /^([a-z0-9+.-]+):/i.exec(uri)?.[1];
   return scheme

@@ -13,12 +13,67 @@ export { checkAptLine } from "./aptLine";
 
 /** Names that exist on stock Debian/Ubuntu images, or that sudo/ssh treat specially. */
 export const RESERVED_NAMES = new Set([
-  "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data",
-  "backup", "list", "irc", "gnats", "nobody", "nogroup", "_apt", "messagebus", "sshd", "syslog", "uuidd",
-  "tcpdump", "tss", "landscape", "pollinate", "polkitd", "lxd", "dnsmasq", "ntp", "chrony", "systemd-network",
-  "systemd-resolve", "systemd-timesync", "systemd-journal", "systemd-coredump", "sudo", "adm", "admin", "wheel",
-  "staff", "users", "disk", "shadow", "utmp", "tty", "kmem", "dialout", "docker", "ubuntu", "debian", "ec2-user",
-  "centos", "fedora", "operator", "ftp", "postgres", "mysql", "agent-runtime",
+  "root",
+  "daemon",
+  "bin",
+  "sys",
+  "sync",
+  "games",
+  "man",
+  "lp",
+  "mail",
+  "news",
+  "uucp",
+  "proxy",
+  "www-data",
+  "backup",
+  "list",
+  "irc",
+  "gnats",
+  "nobody",
+  "nogroup",
+  "_apt",
+  "messagebus",
+  "sshd",
+  "syslog",
+  "uuidd",
+  "tcpdump",
+  "tss",
+  "landscape",
+  "pollinate",
+  "polkitd",
+  "lxd",
+  "dnsmasq",
+  "ntp",
+  "chrony",
+  "systemd-network",
+  "systemd-resolve",
+  "systemd-timesync",
+  "systemd-journal",
+  "systemd-coredump",
+  "sudo",
+  "adm",
+  "admin",
+  "wheel",
+  "staff",
+  "users",
+  "disk",
+  "shadow",
+  "utmp",
+  "tty",
+  "kmem",
+  "dialout",
+  "docker",
+  "ubuntu",
+  "debian",
+  "ec2-user",
+  "centos",
+  "fedora",
+  "operator",
+  "ftp",
+  "postgres",
+  "mysql",
+  "agent-runtime",
 ]);
 
 type Raw = Record<string, unknown>;
@@ -38,7 +93,7 @@ export function checkTeam(raw: unknown, at: Locator): TeamError[] {
     if (isObj(d) && typeof d.name === "string") {
       const first = names.get(d.name);
       if (first !== undefined) {
-        push([ "developers", i, "name"], `duplicate name "${d.name}" (also developers[${first}])`, "each person appears once");
+        push(["developers", i, "name"], `duplicate name "${d.name}" (also developers[${first}])`, "each person appears once");
       } else names.set(d.name, i);
     }
   });
@@ -65,14 +120,20 @@ function checkName(name: string, path: PathPart[], names: Map<string, number>, p
   if (!USERNAME_RE.test(name)) {
     push(path, `${quoted(name, 40)} is not a valid Linux user name`, "use lower-case letters, digits, - and _, starting with a letter");
   } else if (name.length > MAX_NAME) {
-    push(path, `"${name}" is too long: its agent user "${name}${AGENT_SUFFIX}" would exceed Linux's 32 characters`, `use at most ${MAX_NAME} characters`);
+    push(
+      path,
+      `"${name}" is too long: its agent user "${name}${AGENT_SUFFIX}" would exceed Linux's 32 characters`,
+      `use at most ${MAX_NAME} characters`,
+    );
   } else if (RESERVED_NAMES.has(name) || name.startsWith("systemd-")) {
     push(path, `"${name}" is reserved (a system user or group on the servers)`, "pick the person's own login name");
   } else if (name.endsWith(AGENT_SUFFIX)) {
     const owner = name.slice(0, -AGENT_SUFFIX.length);
     push(
       path,
-      names.has(owner) ? `"${name}" collides with the agent user of "${owner}"` : `"${name}" ends in "${AGENT_SUFFIX}", which is reserved for agent users`,
+      names.has(owner)
+        ? `"${name}" collides with the agent user of "${owner}"`
+        : `"${name}" ends in "${AGENT_SUFFIX}", which is reserved for agent users`,
       "agent users are created automatically; list only humans",
     );
   }
@@ -105,18 +166,30 @@ function checkServer(d: Raw, i: number, defaults: Raw, push: Push) {
     if (key === "provider") continue;
     const owner = PROVIDERS.find((p) => SERVER_FIELDS[p].includes(key));
     if (owner && owner !== provider) {
-      push([...base, key], `"${key}" is an ${owner} setting, but this server's provider is ${provider}`, `remove it, or set provider: ${owner}`);
+      push(
+        [...base, key],
+        `"${key}" is an ${owner} setting, but this server's provider is ${provider}`,
+        `remove it, or set provider: ${owner}`,
+      );
     }
   }
   if (provider === "existing") {
     const defs = isObj(defaults.server) && isObj(defaults.server.existing) ? defaults.server.existing : {};
     const merged = { ...defs, ...server };
     if (merged.host === undefined) push(base, "an existing server needs `host` (its IP address or DNS name)", "add server.host");
-    else if (typeof merged.host === "string" && !isIP(merged.host) && !/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(merged.host)) {
+    else if (
+      typeof merged.host === "string" &&
+      !isIP(merged.host) &&
+      !/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(merged.host)
+    ) {
       push([...base, "host"], `${quoted(merged.host, 60)} is not an IP address or host name`);
     }
     if (merged.hostKey === undefined) {
-      push(base, "an existing server needs `hostKey` (its ssh host public key, pinned so the provisioner can't be fooled)", "copy /etc/ssh/ssh_host_ed25519_key.pub from the server");
+      push(
+        base,
+        "an existing server needs `hostKey` (its ssh host public key, pinned so the provisioner can't be fooled)",
+        "copy /etc/ssh/ssh_host_ed25519_key.pub from the server",
+      );
     } else if (typeof merged.hostKey === "string") {
       const parsed = parsePublicKey(merged.hostKey);
       if (!parsed.ok) push([...base, "hostKey"], parsed.message, parsed.hint);
@@ -128,7 +201,11 @@ function checkLimits(limits: unknown, path: PathPart[], push: Push) {
   if (!isObj(limits) || typeof limits.memory !== "string" || typeof limits.memoryHigh !== "string") return;
   if (!SIZE_RE.test(limits.memory) || !SIZE_RE.test(limits.memoryHigh)) return;
   if (sizeBytes(limits.memoryHigh) > sizeBytes(limits.memory)) {
-    push([...path, "memoryHigh"], `memoryHigh (${limits.memoryHigh}) is above memory (${limits.memory})`, "memoryHigh is the soft limit and must be ≤ memory");
+    push(
+      [...path, "memoryHigh"],
+      `memoryHigh (${limits.memoryHigh}) is above memory (${limits.memory})`,
+      "memoryHigh is the soft limit and must be ≤ memory",
+    );
   }
 }
 
@@ -142,7 +219,11 @@ function checkMergedLimits(d: Raw, i: number, defaults: Raw, push: Push) {
   if (typeof memory !== "string" || typeof high !== "string" || !SIZE_RE.test(memory) || !SIZE_RE.test(high)) return;
   if (sizeBytes(high) > sizeBytes(memory)) {
     const key = own.memory !== undefined ? "memory" : "memoryHigh";
-    push(["developers", i, "limits", key], `memoryHigh (${high}) is above memory (${memory}) once defaults.limits is merged in`, "set both memory and memoryHigh here");
+    push(
+      ["developers", i, "limits", key],
+      `memoryHigh (${high}) is above memory (${memory}) once defaults.limits is merged in`,
+      "set both memory and memoryHigh here",
+    );
   }
 }
 
@@ -154,7 +235,8 @@ function checkServerDefaults(defaults: Raw, push: Push) {
     if (!isObj(block)) continue;
     for (const key of Object.keys(block)) {
       const owner = PROVIDERS.find((o) => SERVER_FIELDS[o].includes(key));
-      if (owner && owner !== p) push(["defaults", "server", p, key], `"${key}" is an ${owner} setting, not ${p}`, `move it under defaults.server.${owner}`);
+      if (owner && owner !== p)
+        push(["defaults", "server", p, key], `"${key}" is an ${owner} setting, not ${p}`, `move it under defaults.server.${owner}`);
     }
   }
 }
@@ -181,8 +263,14 @@ function checkKeys(devs: unknown[], push: Push) {
       if (!parsed.ok) return push(path, parsed.message, parsed.hint);
       const who = typeof d.name === "string" ? d.name : `developers[${i}]`;
       const prev = owners.get(parsed.key.blob);
-      if (prev && prev.who === who) push(path, `this key (${parsed.key.fingerprint}) is listed twice for ${who}`, `remove one (also at ${prev.path})`);
-      else if (prev) push(path, `this key (${parsed.key.fingerprint}) is also ${prev.who}'s key; keys are never shared`, "each person logs in with their own key");
+      if (prev && prev.who === who)
+        push(path, `this key (${parsed.key.fingerprint}) is listed twice for ${who}`, `remove one (also at ${prev.path})`);
+      else if (prev)
+        push(
+          path,
+          `this key (${parsed.key.fingerprint}) is also ${prev.who}'s key; keys are never shared`,
+          "each person logs in with their own key",
+        );
       else owners.set(parsed.key.blob, { who, path: `developers[${i}].sshKeys[${j}]` });
     });
   });
@@ -207,7 +295,11 @@ function checkNetwork(defaults: Raw, push: Push) {
     if (problem) push(["defaults", "et", "aptLine"], problem, APT_LINE_HINT);
   }
   if (typeof et.source === "string" && et.source !== "none" && typeof et.signingKey !== "string") {
-    push(["defaults", "et"], `et source "${et.source}" needs \`signingKey\` (the repository's armored public key, pinned in team.yaml)`, "export it with gpg --armor --export, or set source: none");
+    push(
+      ["defaults", "et"],
+      `et source "${et.source}" needs \`signingKey\` (the repository's armored public key, pinned in team.yaml)`,
+      "export it with gpg --armor --export, or set source: none",
+    );
   }
   if (typeof et.signingKey === "string" && looksPrivate(et.signingKey) && !/PGP PUBLIC KEY/.test(et.signingKey)) {
     push(["defaults", "et", "signingKey"], "this is a private key; the repository's PUBLIC signing key belongs here");
@@ -221,16 +313,22 @@ function checkNetwork(defaults: Raw, push: Push) {
 function checkAdminUsers(devs: unknown[], defaults: Raw, at: Locator, push: Push) {
   const places: { user: string; path: PathPart[] }[] = [];
   const existing = isObj(defaults.server) && isObj(defaults.server.existing) ? defaults.server.existing : {};
-  if (typeof existing.adminUser === "string") places.push({ user: existing.adminUser, path: ["defaults", "server", "existing", "adminUser"] });
+  if (typeof existing.adminUser === "string")
+    places.push({ user: existing.adminUser, path: ["defaults", "server", "existing", "adminUser"] });
   devs.forEach((d, i) => {
-    if (isObj(d) && isObj(d.server) && typeof d.server.adminUser === "string") places.push({ user: d.server.adminUser, path: ["developers", i, "server", "adminUser"] });
+    if (isObj(d) && isObj(d.server) && typeof d.server.adminUser === "string")
+      places.push({ user: d.server.adminUser, path: ["developers", i, "server", "adminUser"] });
   });
   devs.forEach((d, i) => {
     if (!isObj(d) || typeof d.name !== "string" || RESERVED_NAMES.has(d.name)) return; // checkName reported it
     const same = places.filter((p) => p.user === d.name);
     if (same.length === 0) return;
     const where = same.map((p) => `${formatPath(p.path)} at line ${at.position(p.path).line}`).join(", ");
-    push(["developers", i, "name"], `"${d.name}" is also the adminUser the provisioner logs in as (${where})`, "a person cannot share the admin account: rename the person or use another adminUser");
+    push(
+      ["developers", i, "name"],
+      `"${d.name}" is also the adminUser the provisioner logs in as (${where})`,
+      "a person cannot share the admin account: rename the person or use another adminUser",
+    );
   });
 }
 

@@ -67,7 +67,12 @@ function issueErrors(issue: z.core.$ZodIssue, raw: unknown, at: Locator): TeamEr
     return [at.error(path, `${quoted(String(got), 40)} is not allowed`, suggest(String(got), issue.values.map(String)))];
   }
   if (issue.code === "invalid_type" && path.length === 0) {
-    return [at.error(path, `a team file is a mapping with "team:" and "developers:" (this file is a ${Array.isArray(raw) ? "list" : typeof raw})`)];
+    return [
+      at.error(
+        path,
+        `a team file is a mapping with "team:" and "developers:" (this file is a ${Array.isArray(raw) ? "list" : typeof raw})`,
+      ),
+    ];
   }
   if (issue.code === "invalid_type" && valueAt(raw, path) === undefined) {
     return [at.error(path, `missing required key "${String(path[path.length - 1])}"`, `add it (${issue.expected})`)];
@@ -143,7 +148,11 @@ function normalize(input: TeamInput, at: Locator): Team {
 }
 
 function pick(s: Record<string, unknown> & { provider: string }): ServerSpec {
-  const keys = { existing: ["host", "port", "adminUser", "hostKey"], hcloud: ["serverType", "image", "location"], aws: ["instanceType", "volumeSize"] }[s.provider]!;
+  const keys = {
+    existing: ["host", "port", "adminUser", "hostKey"],
+    hcloud: ["serverType", "image", "location"],
+    aws: ["instanceType", "volumeSize"],
+  }[s.provider]!;
   return Object.fromEntries([["provider", s.provider], ...keys.map((k) => [k, s[k]])]) as ServerSpec;
 }
 

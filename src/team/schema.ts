@@ -16,7 +16,9 @@ export const MAX_NAME = 32 - AGENT_SUFFIX.length;
 export const SIZE_RE = /^[0-9]+(\.[0-9]+)?[KMGT]$/;
 
 const size = (what: string) =>
-  z.string({ error: `${what} must be a size like 16G, 512M or 1.5T` }).regex(SIZE_RE, { error: `${what} must be a size like 16G, 512M or 1.5T` });
+  z
+    .string({ error: `${what} must be a size like 16G, 512M or 1.5T` })
+    .regex(SIZE_RE, { error: `${what} must be a size like 16G, 512M or 1.5T` });
 
 /** Per-agent-user limits, applied to `user-<uid>.slice`. */
 export const LimitsSchema = z.strictObject({
@@ -64,7 +66,9 @@ export type Role = (typeof ROLES)[number];
 export const DeveloperSchema = z.strictObject({
   name: z.string(),
   role: z.enum(ROLES).default("developer"),
-  sshKeys: z.array(z.string(), { error: 'sshKeys must be a list, one "- ssh-ed25519 AAAA…" item per key' }).min(1, { error: "at least one ssh public key is needed to log in" }),
+  sshKeys: z
+    .array(z.string(), { error: 'sshKeys must be a list, one "- ssh-ed25519 AAAA…" item per key' })
+    .min(1, { error: "at least one ssh public key is needed to log in" }),
   server: ServerSchema.optional(),
   limits: LimitsSchema.partial().optional(),
   mentees: z.array(z.string()).optional(),
@@ -79,7 +83,11 @@ export const DefaultsSchema = z.strictObject({
   provider: z.enum(PROVIDERS).default("hcloud"),
   /** Defaults per provider, merged under each developer's `server`. */
   server: z
-    .strictObject({ aws: ServerSchema.omit({ provider: true }).optional(), hcloud: ServerSchema.omit({ provider: true }).optional(), existing: ServerSchema.omit({ provider: true }).optional() })
+    .strictObject({
+      aws: ServerSchema.omit({ provider: true }).optional(),
+      hcloud: ServerSchema.omit({ provider: true }).optional(),
+      existing: ServerSchema.omit({ provider: true }).optional(),
+    })
     .default({}),
   /** Any field left out falls back to LIMIT_DEFAULTS (src/team/defaults.ts). */
   limits: LimitsSchema.partial().default({}),
@@ -101,6 +109,8 @@ export const DefaultsSchema = z.strictObject({
 export const TeamSchema = z.strictObject({
   team: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, { error: "team must be lower-case letters, digits and dashes (max 40)" }),
   defaults: DefaultsSchema.default(DefaultsSchema.parse({})),
-  developers: z.array(DeveloperSchema, { error: 'developers must be a list, one "- name: …" item per person' }).min(1, { error: "a team needs at least one developer" }),
+  developers: z
+    .array(DeveloperSchema, { error: 'developers must be a list, one "- name: …" item per person' })
+    .min(1, { error: "a team needs at least one developer" }),
 });
 export type TeamInput = z.infer<typeof TeamSchema>;

@@ -50,7 +50,8 @@ function edit(text: string, change: (doc: Doc, index: (name: string) => number) 
 /** team.yaml for the hosts, with the extra keys. */
 function yamlFor(text: string): string {
   return edit(renderTeam(env, text).yaml, (d, i) => {
-    for (const [who, keys] of Object.entries(extraKeys)) if (i(who) >= 0) for (const k of keys) d.addIn(["developers", i(who), "sshKeys"], k);
+    for (const [who, keys] of Object.entries(extraKeys))
+      if (i(who) >= 0) for (const k of keys) d.addIn(["developers", i(who), "sshKeys"], k);
   });
 }
 
@@ -108,7 +109,8 @@ const provisionerGetsIn = async (server: string) => {
   const r = await sshExec(h, "sudo -n id -un", { user: ADMIN });
   expect(r.stdout, `${server}: ${r.stderr}`).toBe("root\n");
 };
-const asAgent = (owner: string, command: string) => asPerson(env, owner, `dev-${owner}`, `cd / && sudo -n -u ${owner}-agent bash -c ${JSON.stringify(command)}`);
+const asAgent = (owner: string, command: string) =>
+  asPerson(env, owner, `dev-${owner}`, `cd / && sudo -n -u ${owner}-agent bash -c ${JSON.stringify(command)}`);
 const uidOf = async (server: string, user: string) => (await asRoot(env, server, `id -u ${user}`)).trim();
 const cgroupOf = (server: string, pattern: string) => asRoot(env, server, `cat /proc/$(pgrep -n -f '${pattern}')/cgroup`);
 
@@ -153,8 +155,12 @@ describe.sequential("red team: managed users against the provisioner", () => {
     const sudoBefore = await sudoList("dev-olga", "olga");
     const { ops } = await deploy(edit(BASE, (d, i) => d.setIn(["developers", i("olga"), "mentees"], d.createNode(["wes"]))));
     expect(ops).toEqual(expect.arrayContaining(["create dev-olga-hopkey-olga", "create dev-olga-hop-olga"]));
-    expect(await asRoot(env, "dev-olga", "ls /etc/ld.so.preload /etc/sudoers.d/zz-olga /etc/cron.d/olga 2>&1 | grep -c 'No such file'")).toBe("3\n");
-    expect(await asRoot(env, "dev-olga", "stat -c '%F %U %a' /home/olga/.ssh/config /home/olga/.ssh/agent-runtime.conf")).toBe("regular file olga 600\nregular file olga 600\n");
+    expect(
+      await asRoot(env, "dev-olga", "ls /etc/ld.so.preload /etc/sudoers.d/zz-olga /etc/cron.d/olga 2>&1 | grep -c 'No such file'"),
+    ).toBe("3\n");
+    expect(await asRoot(env, "dev-olga", "stat -c '%F %U %a' /home/olga/.ssh/config /home/olga/.ssh/agent-runtime.conf")).toBe(
+      "regular file olga 600\nregular file olga 600\n",
+    );
     expect(await asRoot(env, "dev-olga", "head -n 1 /home/olga/.ssh/config")).toBe("Include ~/.ssh/agent-runtime.conf\n");
     expect(changed(before, await fingerprint("dev-olga"))).toEqual([]);
     expect(await sudoList("dev-olga", "olga")).toBe(sudoBefore);
@@ -166,7 +172,9 @@ describe.sequential("red team: managed users against the provisioner", () => {
 
   test("symlinked ~/.ssh and ~/.ssh/authorized_keys: a key change writes only the root-owned key files", async () => {
     expect((await asPerson(env, "wes", "dev-wes", "rm -rf ~/.ssh && ln -s /etc/cron.d ~/.ssh")).code).toBe(0);
-    expect((await asPerson(env, "marcus", "dev-marcus", "mkdir -p ~/.ssh && ln -sf /etc/sudoers.d/zz-marcus ~/.ssh/authorized_keys")).code).toBe(0);
+    expect(
+      (await asPerson(env, "marcus", "dev-marcus", "mkdir -p ~/.ssh && ln -sf /etc/sudoers.d/zz-marcus ~/.ssh/authorized_keys")).code,
+    ).toBe(0);
     const before = { wes: await fingerprint("dev-wes"), marcus: await fingerprint("dev-marcus") };
     const sudoBefore = await sudoList("dev-wes", "wes");
     const second = path.join(env.dir, "keys", "wes-second");
@@ -187,7 +195,12 @@ describe.sequential("red team: managed users against the provisioner", () => {
     const wesHost = env.hosts.find((h) => h.name === "dev-wes")!;
     expect((await sshExec(wesHost, "id -un", { user: "wes", keyPath: second })).stdout).toBe("wes\n");
     expect((await sshExec(wesHost, "id -un", { user: "wes", keyPath: env.keys.wes })).stdout).toBe("wes\n");
-    await asPerson(env, "marcus", "dev-marcus", `rm -f ~/.ssh/authorized_keys; cat ~/.ssh/agent-runtime-hop.pub > ~/.ssh/authorized_keys 2>/dev/null; echo '${readFileSync(`${env.keys.pat}.pub`, "utf8").trim()}' >> ~/.ssh/authorized_keys`);
+    await asPerson(
+      env,
+      "marcus",
+      "dev-marcus",
+      `rm -f ~/.ssh/authorized_keys; cat ~/.ssh/agent-runtime-hop.pub > ~/.ssh/authorized_keys 2>/dev/null; echo '${readFileSync(`${env.keys.pat}.pub`, "utf8").trim()}' >> ~/.ssh/authorized_keys`,
+    );
     const marcusHost = env.hosts.find((h) => h.name === "dev-marcus")!;
     expect((await sshExec(marcusHost, "true", { user: "marcus", keyPath: env.keys.pat })).code).toBe(255);
     for (const s of ["dev-wes", "dev-marcus"]) await provisionerGetsIn(s);
@@ -195,7 +208,10 @@ describe.sequential("red team: managed users against the provisioner", () => {
 
   test("the agent's ~/.ssh pointing at the provisioner's: a limits change leaves the provisioner's keys alone", async () => {
     const keysBefore = await asRoot(env, "dev-wes", "sha256sum /home/agent-runtime/.ssh/authorized_keys");
-    const planted = await asAgent("wes", "cd ~ && rm -rf .ssh && ln -s /home/agent-runtime/.ssh .ssh && ln -s /home/agent-runtime/.ssh/authorized_keys authorized_keys");
+    const planted = await asAgent(
+      "wes",
+      "cd ~ && rm -rf .ssh && ln -s /home/agent-runtime/.ssh .ssh && ln -s /home/agent-runtime/.ssh/authorized_keys authorized_keys",
+    );
     expect(planted.code, planted.stderr).toBe(0);
     const before = await fingerprint("dev-wes");
     const { ops } = await deploy(edit(current, (d, i) => d.setIn(["developers", i("wes"), "limits"], d.createNode({ tasks: 300 }))));
@@ -215,7 +231,11 @@ describe.sequential("red team: managed users against the provisioner", () => {
     // a child that outlives its sudo
     expect((await asAgent("wes", "setsid sleep 1003 </dev/null >/dev/null 2>&1 &")).code).toBe(0);
     // su and runuser (root's ways in; the agent has no password to su with)
-    await asRoot(env, "dev-wes", "(su -s /bin/sh wes-agent -c 'sleep 1004' </dev/null >/dev/null 2>&1 &); (runuser -u wes-agent -- sleep 1005 </dev/null >/dev/null 2>&1 &)");
+    await asRoot(
+      env,
+      "dev-wes",
+      "(su -s /bin/sh wes-agent -c 'sleep 1004' </dev/null >/dev/null 2>&1 &); (runuser -u wes-agent -- sleep 1005 </dev/null >/dev/null 2>&1 &)",
+    );
     // a systemd --user unit
     const unit = await asAgent("wes", `XDG_RUNTIME_DIR=/run/user/${uid} systemd-run --user --unit=planted-by-wes sleep 1006`);
     expect(unit.code, unit.stderr).toBe(0);
@@ -240,18 +260,30 @@ describe.sequential("red team: managed users against the provisioner", () => {
 
     // Agent sessions start with the managed tmux config: no clipboard, no passthrough.
     expect((await asPerson(env, "wes", "dev-wes", "agent-session new wes-agent main sleep 3000")).code).toBe(0);
-    const opts = await asPerson(env, "wes", "dev-wes", "cd / && sudo -n -u wes-agent tmux -L agents show -s set-clipboard \\; show -g allow-passthrough");
+    const opts = await asPerson(
+      env,
+      "wes",
+      "dev-wes",
+      "cd / && sudo -n -u wes-agent tmux -L agents show -s set-clipboard \\; show -g allow-passthrough",
+    );
     expect(opts.stdout).toBe("set-clipboard off\nallow-passthrough off\n");
   });
 
   test("a lead's planted user unit is listed at revocation; what the lead started through sudo is stopped", async () => {
     const uid = await uidOf("dev-wes", "wes-agent");
-    const planted = await asPerson(env, "marcus", "dev-wes", `cd / && sudo -n -u wes-agent env XDG_RUNTIME_DIR=/run/user/${uid} systemd-run --user --unit=planted-by-marcus sleep 2001`);
+    const planted = await asPerson(
+      env,
+      "marcus",
+      "dev-wes",
+      `cd / && sudo -n -u wes-agent env XDG_RUNTIME_DIR=/run/user/${uid} systemd-run --user --unit=planted-by-marcus sleep 2001`,
+    );
     expect(planted.code, planted.stderr).toBe(0);
     const { ops, output } = await deploy(edit(current, (d, i) => d.setIn(["developers", i("marcus"), "role"], "developer")));
     expect(ops).toEqual(expect.arrayContaining(["delete dev-wes-sudoers-marcus", "delete dev-wes-user-marcus"]));
     // The revocation reports what the reached agent user runs by itself.
-    expect(output).toMatch(/revoked: wes-agent: crontab none; at jobs 0; user unit files none; running user units [^\n]*planted-by-marcus\.service/);
+    expect(output).toMatch(
+      /revoked: wes-agent: crontab none; at jobs 0; user unit files none; running user units [^\n]*planted-by-marcus\.service/,
+    );
     // marcus's sudo'd process is gone with his access; wes's own are not.
     expect(await asRoot(env, "dev-wes", "pgrep -f '^sleep 1007$' || echo gone")).toBe("gone\n");
     expect(await asRoot(env, "dev-wes", "pgrep -c -f '^sleep 1001$'")).toBe("1\n");
@@ -271,19 +303,32 @@ describe.sequential("red team: managed users against the provisioner", () => {
     expect(hard.code).not.toBe(0);
     expect(hard.stderr).toMatch(/Operation not permitted/);
     // A crontab from before the deny rule (root plants it as if the agent had).
-    await asRoot(env, "dev-wes", "printf '* * * * * sleep 2003\\n' > /var/spool/cron/crontabs/wes-agent && chown wes-agent:crontab /var/spool/cron/crontabs/wes-agent && chmod 600 /var/spool/cron/crontabs/wes-agent");
+    await asRoot(
+      env,
+      "dev-wes",
+      "printf '* * * * * sleep 2003\\n' > /var/spool/cron/crontabs/wes-agent && chown wes-agent:crontab /var/spool/cron/crontabs/wes-agent && chmod 600 /var/spool/cron/crontabs/wes-agent",
+    );
 
-    const { ops, output } = await deploy(edit(current, (d, i) => {
-      d.deleteIn(["developers", i("wes")]);
-      d.deleteIn(["developers", i("olga"), "mentees"]);
-    }));
+    const { ops, output } = await deploy(
+      edit(current, (d, i) => {
+        d.deleteIn(["developers", i("wes")]);
+        d.deleteIn(["developers", i("olga"), "mentees"]);
+      }),
+    );
     expect(ops).toContain("delete dev-wes-agent-wes-agent");
     expect(ops).toContain("delete dev-wes-archives");
     expect(output).toMatch(/archives of 10\.213\.\d+\.\d+ in .*dev-wes: [1-9]/);
-    const root = async (cmd: string) => (await sshExec(env.hosts.find((h) => h.name === "dev-wes")!, `bash -c ${shq(cmd)}`, { user: "root" })).stdout;
+    const root = async (cmd: string) =>
+      (
+        await sshExec(
+          env.hosts.find((h) => h.name === "dev-wes")!,
+          `bash -c ${shq(cmd)}`,
+          { user: "root" },
+        )
+      ).stdout;
     expect(await root(`pgrep -u ${uid} || pgrep -u ${wesUid} || echo none`)).toBe("none\n");
     expect(await root("ls -A /var/spool/cron/crontabs/ /var/lib/systemd/linger/ | grep -v :$ | grep . || echo empty")).toBe("empty\n");
-    expect(await root("ls /tmp/agent-drop /var/tmp/agent-drop /dev/shm/agent-drop 2>&1 | grep -c \"No such\"")).toBe("3\n");
+    expect(await root('ls /tmp/agent-drop /var/tmp/agent-drop /dev/shm/agent-drop 2>&1 | grep -c "No such"')).toBe("3\n");
     expect(await root("grep -c wes-agent /etc/cron.deny /etc/at.deny || true")).toBe("/etc/cron.deny:0\n/etc/at.deny:0\n");
     // Archives were pulled to the machine running Pulumi before the server's steps went.
     const pulled = readdirSync(path.join(env.dir, "archives", "dev-wes"));
@@ -296,24 +341,42 @@ describe.sequential("red team: managed users against the provisioner", () => {
     expect(home).toMatch(/shadow-link -> \/etc\/shadow/);
     expect(home).toMatch(/persist\.service/);
     expect(home).toMatch(/wes-agent\/sparse/);
-    const bytes = execFileSync("bash", ["-c", `tar -xzOf '${archive}' | grep -c -a -F ShadowMustNeverLeave || true`], { encoding: "utf8", maxBuffer: 64 << 20 });
+    const bytes = execFileSync("bash", ["-c", `tar -xzOf '${archive}' | grep -c -a -F ShadowMustNeverLeave || true`], {
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
     expect(bytes).toBe("0\n");
     expect(readFileSync(archive).length).toBeLessThan(10 << 20);
     expect(existsSync(path.join(env.dir, "archives", "dev-wes"))).toBe(true);
   });
 
   test("an existing account with a developer's name is never adopted, and never deleted", async () => {
-    await sshExec(env.hosts.find((h) => h.name === "dev-pat")!, "useradd -m -c 'local employee' pat && echo mine > /home/pat/keep.txt", { user: "root" });
-    const before = await sshExec(env.hosts.find((h) => h.name === "dev-pat")!, "getent passwd pat; sha256sum /home/pat/keep.txt; stat -c '%U %a' /home/pat", { user: "root" });
+    await sshExec(
+      env.hosts.find((h) => h.name === "dev-pat")!,
+      "useradd -m -c 'local employee' pat && echo mine > /home/pat/keep.txt",
+      { user: "root" },
+    );
+    const before = await sshExec(
+      env.hosts.find((h) => h.name === "dev-pat")!,
+      "getent passwd pat; sha256sum /home/pat/keep.txt; stat -c '%U %a' /home/pat",
+      { user: "root" },
+    );
     const text = await deployFails(
       edit(current, (d) => {
-        (d.get("developers") as { add: (x: unknown) => void }).add(d.createNode({ name: "pat", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFVipvsY700setxk8YMSkAA+U/Z0BGch1FCn/NeHgMau pat@laptop"] }));
+        (d.get("developers") as { add: (x: unknown) => void }).add(
+          d.createNode({
+            name: "pat",
+            sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFVipvsY700setxk8YMSkAA+U/Z0BGch1FCn/NeHgMau pat@laptop"],
+          }),
+        );
       }),
     );
     expect(text).toMatch(/account pat already exists on dev-pat and was not created by agent-runtime/);
     const pat = env.hosts.find((h) => h.name === "dev-pat")!;
     expect((await sshExec(pat, "sudo -n true", { user: ADMIN })).code).toBe(0);
-    expect((await sshExec(pat, "getent passwd pat; sha256sum /home/pat/keep.txt; stat -c '%U %a' /home/pat", { user: ADMIN })).stdout).toBe(before.stdout);
+    expect((await sshExec(pat, "getent passwd pat; sha256sum /home/pat/keep.txt; stat -c '%U %a' /home/pat", { user: ADMIN })).stdout).toBe(
+      before.stdout,
+    );
     // The offboarding script itself refuses an unmarked account.
     const r = await sshExec(pat, "sudo -n bash -s", { user: ADMIN, input: removeScript("pat") });
     expect(r.code).not.toBe(0);
@@ -326,9 +389,14 @@ describe.sequential("red team: managed users against the provisioner", () => {
     const h = env.hosts.find((x) => x.name === server)!;
     const dropBefore = await asRoot(env, server, "sha256sum /etc/ssh/sshd_config.d/00-agent-runtime.conf");
     await asRoot(env, server, "printf 'PasswordAuthentication yes\\n' > /etc/ssh/sshd_config.d/00-0-local.conf");
-    const r = await sshExec(h, "sudo -n bash -s", { user: ADMIN, input: renderScript("sshd/apply.sh", { AR_CONTENT: sshdDropIn({ maxAuthTries: 9 }), AR_ADMIN: ADMIN }) });
+    const r = await sshExec(h, "sudo -n bash -s", {
+      user: ADMIN,
+      input: renderScript("sshd/apply.sh", { AR_CONTENT: sshdDropIn({ maxAuthTries: 9 }), AR_ADMIN: ADMIN }),
+    });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/effective sshd config for agent-runtime is not "passwordauthentication no" \(it is "passwordauthentication yes"\)/);
+    expect(r.stderr).toMatch(
+      /effective sshd config for agent-runtime is not "passwordauthentication no" \(it is "passwordauthentication yes"\)/,
+    );
     expect(await asRoot(env, server, "sha256sum /etc/ssh/sshd_config.d/00-agent-runtime.conf")).toBe(dropBefore);
     await asRoot(env, server, "rm /etc/ssh/sshd_config.d/00-0-local.conf");
     await provisionerGetsIn(server);
@@ -341,7 +409,16 @@ describe.sequential("red team: managed users against the provisioner", () => {
       "deb [signed-by=/etc/apt/keyrings/agent-runtime-et.asc] http://evil.example/ ./",
       "deb [signed-by=/etc/apt/keyrings/agent-runtime-et.asc] https://evil.example/ ./\ndeb [trusted=yes] https://evil.example/ ./",
     ]) {
-      const text = edit(BASE, (d) => d.setIn(["defaults", "et"], d.createNode({ source: "apt-repo", aptLine: line, signingKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----\nx\n-----END PGP PUBLIC KEY BLOCK-----" })));
+      const text = edit(BASE, (d) =>
+        d.setIn(
+          ["defaults", "et"],
+          d.createNode({
+            source: "apt-repo",
+            aptLine: line,
+            signingKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----\nx\n-----END PGP PUBLIC KEY BLOCK-----",
+          }),
+        ),
+      );
       const r = parseTeam(text, "team.yaml");
       expect(r.ok, line).toBe(false);
       if (!r.ok) expect(r.errors.map(formatError).join("\n"), line).toMatch(/defaults\.et\.aptLine/);

@@ -68,7 +68,14 @@ export async function configure(env: TeamEnv, yaml: string, faults?: object): Pr
     stateDir: path.join(env.dir, "engine"),
     stackName: "e2e",
     // Executor "ssh": the command provider plugin can't be built here (README "Toolchain").
-    config: { teamFile, executor: "ssh", adminKeyPath: env.adminKey, adminPublicKey: readFileSync(`${env.adminKey}.pub`, "utf8").trim(), archiveDir: path.join(env.dir, "archives"), testFaults: JSON.stringify(faults ?? {}) },
+    config: {
+      teamFile,
+      executor: "ssh",
+      adminKeyPath: env.adminKey,
+      adminPublicKey: readFileSync(`${env.adminKey}.pub`, "utf8").trim(),
+      archiveDir: path.join(env.dir, "archives"),
+      testFaults: JSON.stringify(faults ?? {}),
+    },
   });
   return env.stack;
 }

@@ -7,15 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  HOSTPOOL_SCRIPT,
-  leftovers,
-  poolStatus,
-  sshExec,
-  startPool,
-  stopPool,
-  type PoolHost,
-} from "../../src/sandbox/hostPool";
+import { HOSTPOOL_SCRIPT, leftovers, poolStatus, sshExec, startPool, stopPool, type PoolHost } from "../../src/sandbox/hostPool";
 
 import { POOL, SUBNET } from "./pool";
 const run = promisify(execFile);
@@ -184,11 +176,9 @@ describe("host pool: recovery from a crashed run", () => {
     const nspawnA = Number(fs.readFileSync(`/run/agent-runtime/pools/${POOL}/hp-a.pid`, "utf8"));
     process.kill(nspawnA, "SIGKILL");
 
-    const { stdout, stderr } = await run(
-      "bash",
-      [HOSTPOOL_SCRIPT, "up", "--pool", POOL, "--subnet", SUBNET, "hp-a", "hp-b"],
-      { timeout: 10 * 60_000 },
-    );
+    const { stdout, stderr } = await run("bash", [HOSTPOOL_SCRIPT, "up", "--pool", POOL, "--subnet", SUBNET, "hp-a", "hp-b"], {
+      timeout: 10 * 60_000,
+    });
     expect(stderr).toMatch(/state from an earlier run/);
     const second = JSON.parse(stdout) as PoolHost[];
     expect(oldPids.filter(pidAlive)).toEqual([]);

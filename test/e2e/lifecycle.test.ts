@@ -49,15 +49,26 @@ describe.sequential("lifecycle on real hosts", () => {
     expect(ops).toEqual(plannedCreates(plan));
     // The plan behind it is the example team's: marcus (lead) hops to every server, olga
     // to her mentee's; wes and nadia reach no other server.
-    expect(ops).toEqual(expect.arrayContaining(["create dev-marcus-hop-marcus", "create dev-olga-hop-olga", "create dev-nadia-sudoers-olga", "create dev-wes-user-marcus"]));
+    expect(ops).toEqual(
+      expect.arrayContaining([
+        "create dev-marcus-hop-marcus",
+        "create dev-olga-hop-olga",
+        "create dev-nadia-sudoers-olga",
+        "create dev-wes-user-marcus",
+      ]),
+    );
     expect(ops.filter((o) => /^create dev-(wes|nadia)-hop/.test(o))).toEqual([]);
     await expectLeastPrivilege();
 
     // Humans and agents exist where planned, and only there.
-    expect(await asRoot(env, "dev-nadia", "getent passwd marcus olga nadia nadia-agent | cut -d: -f1 | sort | tr '\\n' ' '")).toBe("marcus nadia nadia-agent olga ");
+    expect(await asRoot(env, "dev-nadia", "getent passwd marcus olga nadia nadia-agent | cut -d: -f1 | sort | tr '\\n' ' '")).toBe(
+      "marcus nadia nadia-agent olga ",
+    );
     expect(await asRoot(env, "dev-wes", "getent passwd olga nadia || echo none")).toBe("none\n");
     // Homes: humans 0750, agents 0700, agents have no authorized_keys.
-    expect(await asRoot(env, "dev-nadia", "stat -c '%n %a' /home/nadia /home/nadia-agent")).toBe("/home/nadia 750\n/home/nadia-agent 700\n");
+    expect(await asRoot(env, "dev-nadia", "stat -c '%n %a' /home/nadia /home/nadia-agent")).toBe(
+      "/home/nadia 750\n/home/nadia-agent 700\n",
+    );
     expect(await asRoot(env, "dev-nadia", "ls -A /home/nadia-agent/.ssh 2>/dev/null | grep -c authorized || true")).toBe("0\n");
 
     // The human drives their agent user and nothing else.
@@ -71,7 +82,15 @@ describe.sequential("lifecycle on real hosts", () => {
 
     // sshd: effective values, and the agent users' Match block.
     const eff = await asRoot(env, "dev-wes", "sshd -T -C user=wes,host=x,addr=10.0.0.1");
-    for (const line of ["passwordauthentication no", "permitrootlogin no", "kbdinteractiveauthentication no", "x11forwarding no", "loglevel VERBOSE", "maxauthtries 10", "pubkeyauthentication yes"]) {
+    for (const line of [
+      "passwordauthentication no",
+      "permitrootlogin no",
+      "kbdinteractiveauthentication no",
+      "x11forwarding no",
+      "loglevel VERBOSE",
+      "maxauthtries 10",
+      "pubkeyauthentication yes",
+    ]) {
       expect(eff.split("\n")).toContain(line);
     }
     const agentEff = await asRoot(env, "dev-wes", "sshd -T -C user=wes-agent,host=x,addr=10.0.0.1");
@@ -85,7 +104,9 @@ describe.sequential("lifecycle on real hosts", () => {
     // Hop: marcus reaches dev-wes from his own server with the key generated there.
     const hop = await asPerson(env, "marcus", "dev-marcus", "ssh -o BatchMode=yes dev-wes sudo -n -u wes-agent id -un");
     expect(hop.stderr + hop.stdout).toContain("wes-agent");
-    expect(await asRoot(env, "dev-marcus", "test -f /home/marcus/.ssh/agent-runtime-hop && echo private-key-stays-here")).toBe("private-key-stays-here\n");
+    expect(await asRoot(env, "dev-marcus", "test -f /home/marcus/.ssh/agent-runtime-hop && echo private-key-stays-here")).toBe(
+      "private-key-stays-here\n",
+    );
     expect(await asRoot(env, "dev-wes", "grep -c 'marcus-hop@' /etc/ssh/agent-runtime/authorized_keys/marcus")).toBe("1\n");
     // A developer has no hop config (reaches no other server).
     expect(await asRoot(env, "dev-wes", "test -e /home/wes/.ssh/agent-runtime.conf && echo yes || echo no")).toBe("no\n");
@@ -139,15 +160,19 @@ describe.sequential("lifecycle on real hosts", () => {
     });
     const { ops } = await deploy(withoutNadia);
     // Only dev-nadia's resources and the hop lists that named dev-nadia change.
-    for (const op of ops) expect(op).toMatch(/^(delete dev-nadia(-.*)?|update dev-marcus-hop-marcus|delete dev-olga-hop-olga|delete dev-olga-hopkey-olga)$/);
+    for (const op of ops)
+      expect(op).toMatch(/^(delete dev-nadia(-.*)?|update dev-marcus-hop-marcus|delete dev-olga-hop-olga|delete dev-olga-hopkey-olga)$/);
     expect(ops).toContain("delete dev-nadia-user-nadia");
     expect(ops).toContain("delete dev-nadia-agent-nadia-agent");
 
     expect(await asRootVia(env, "dev-nadia", `test -e /proc/${tmuxPid} && echo running || echo stopped`)).toBe("stopped\n");
     expect(await asRootVia(env, "dev-nadia", "getent passwd nadia nadia-agent marcus olga agent-runtime || echo none")).toBe("none\n");
     const archives = await asRootVia(env, "dev-nadia", "ls /var/backups/agent-runtime/");
-    for (const who of ["nadia", "nadia-agent", "marcus", "olga"]) expect(archives).toMatch(new RegExp(`^${who}-\\d{8}T\\d{6}Z\\.tar\\.gz$`, "m"));
-    expect(await asRootVia(env, "dev-nadia", "tar -tzf /var/backups/agent-runtime/marcus-*.tar.gz | grep -c '^./sudo-io/' || true")).not.toBe("0\n");
+    for (const who of ["nadia", "nadia-agent", "marcus", "olga"])
+      expect(archives).toMatch(new RegExp(`^${who}-\\d{8}T\\d{6}Z\\.tar\\.gz$`, "m"));
+    expect(
+      await asRootVia(env, "dev-nadia", "tar -tzf /var/backups/agent-runtime/marcus-*.tar.gz | grep -c '^./sudo-io/' || true"),
+    ).not.toBe("0\n");
     // Other developers untouched.
     expect((await asPerson(env, "wes", "dev-wes", "sudo -n -u wes-agent id -un")).stdout).toBe("wes-agent\n");
     await expectLeastPrivilege(["dev-marcus", "dev-olga", "dev-wes"]);
@@ -156,7 +181,14 @@ describe.sequential("lifecycle on real hosts", () => {
   test("destroy: everything made on the hosts is removed, archives stay", async () => {
     await env.stack!.destroy();
     for (const h of env.hosts) {
-      const r = await sshExec(h, "bash -c " + shq("getent passwd marcus olga wes nadia agent-runtime; ls /etc/sudoers.d/ | grep agent-runtime; ls /etc/ssh/sshd_config.d/ | grep agent-runtime; echo END"), { user: "root" });
+      const r = await sshExec(
+        h,
+        "bash -c " +
+          shq(
+            "getent passwd marcus olga wes nadia agent-runtime; ls /etc/sudoers.d/ | grep agent-runtime; ls /etc/ssh/sshd_config.d/ | grep agent-runtime; echo END",
+          ),
+        { user: "root" },
+      );
       expect(r.code, `${h.name}: ${r.stderr}`).toBe(0); // root logs in again: our sshd drop-in is gone
       expect(r.stdout).toBe("END\n");
     }
@@ -174,7 +206,17 @@ function plannedCreates(p: TeamPlan): string[] {
   const names = ["default", p.team, `${p.team}-executor`];
   for (const s of p.servers) {
     const n = s.name;
-    names.push(n, `${n}-access`, `${n}-ready`, `${n}-admin`, `${n}-runtime`, `${n}-sshd`, `${n}-audit`, `${n}-archives`, `${n}-sudoers-defaults`);
+    names.push(
+      n,
+      `${n}-access`,
+      `${n}-ready`,
+      `${n}-admin`,
+      `${n}-runtime`,
+      `${n}-sshd`,
+      `${n}-audit`,
+      `${n}-archives`,
+      `${n}-sudoers-defaults`,
+    );
     names.push(...s.humans.map((h) => `${n}-user-${h.name}`));
     names.push(...s.agents.map((a) => `${n}-agent-${a.name}`));
     names.push(...new Set(s.grants.map((g) => `${n}-sudoers-${g.human}`)));

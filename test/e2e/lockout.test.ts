@@ -52,7 +52,11 @@ describe.sequential("broken renders are never installed", () => {
     const host = env.hosts.find((h) => h.name === failed)!;
     expect(message).toContain(`agent-runtime@${host.address}:22`);
     // The script names server and address itself, so this wording holds for either executor.
-    expect(message).toMatch(new RegExp(`sudoers agent-runtime-user-marcus on ${failed} \\(agent-runtime@${host.address.replace(/\./g, "\\.")}:22\\): ERROR: visudo rejected the new /etc/sudoers\\.d/agent-runtime-user-marcus, nothing installed`));
+    expect(message).toMatch(
+      new RegExp(
+        `sudoers agent-runtime-user-marcus on ${failed} \\(agent-runtime@${host.address.replace(/\./g, "\\.")}:22\\): ERROR: visudo rejected the new /etc/sudoers\\.d/agent-runtime-user-marcus, nothing installed`,
+      ),
+    );
     expect(message).toMatch(/agent-runtime-user-marcus:\d+:\d+: syntax error/);
     for (const server of ["dev-wes", "dev-marcus"]) {
       expect(await asRoot(env, server, "ls -A /etc/sudoers.d/")).not.toMatch(/agent-runtime-user-marcus/); // never installed, no temp files
@@ -70,7 +74,9 @@ describe.sequential("broken renders are never installed", () => {
     expect(message).toMatch(/sshd -t rejected the new configuration: [^]*; previous state restored/);
     expect(message).toMatch(/ThisIsNotAnSshdKeyword/);
     expect(await asRoot(env, "dev-wes", "cat /etc/ssh/sshd_config.d/00-agent-runtime.conf")).toBe(before);
-    expect(await asRoot(env, "dev-wes", "sshd -T | grep -E '^(passwordauthentication|permitrootlogin) '")).toBe("permitrootlogin no\npasswordauthentication no\n");
+    expect(await asRoot(env, "dev-wes", "sshd -T | grep -E '^(passwordauthentication|permitrootlogin) '")).toBe(
+      "permitrootlogin no\npasswordauthentication no\n",
+    );
     await stillReachable();
     // A new ssh connection after the failed run: the daemon still accepts keys.
     const host = env.hosts.find((h) => h.name === "dev-wes")!;
@@ -81,7 +87,11 @@ describe.sequential("broken renders are never installed", () => {
     const wes = env.hosts.find((h) => h.name === "dev-wes")!;
     const limitsBefore = await asRoot(env, "dev-wes", "cat /etc/systemd/system/user-*.slice.d/50-agent-runtime.conf");
     // The machine at that address now presents another key (rebuilt, or an impostor).
-    const newKey = await asRoot(env, "dev-wes", "mkdir -p /root/hostkeys && cp -p /etc/ssh/ssh_host_* /root/hostkeys/ && rm /etc/ssh/ssh_host_* && ssh-keygen -q -A && systemctl reload ssh && cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub");
+    const newKey = await asRoot(
+      env,
+      "dev-wes",
+      "mkdir -p /root/hostkeys && cp -p /etc/ssh/ssh_host_* /root/hostkeys/ && rm /etc/ssh/ssh_host_* && ssh-keygen -q -A && systemctl reload ssh && cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub",
+    );
     const known = path.join(env.dir, "new_known_hosts");
     writeFileSync(known, `${wes.address} ${/^ssh-ed25519 \S+$/m.exec(newKey)![0]}\n`);
     const asRootNewKey = async (cmd: string) => {
@@ -91,7 +101,10 @@ describe.sequential("broken renders are never installed", () => {
     };
     try {
       // A change that runs a step on dev-wes: its agent's limits.
-      const changed = renderTeam(env, TEAM).yaml.replace("team: lockout\ndefaults:\n", "team: lockout\ndefaults:\n  limits: { tasks: 999 }\n");
+      const changed = renderTeam(env, TEAM).yaml.replace(
+        "team: lockout\ndefaults:\n",
+        "team: lockout\ndefaults:\n  limits: { tasks: 999 }\n",
+      );
       let message = "";
       await upOps(await configure(env, changed)).catch((e: unknown) => (message = String((e as Error).message)));
       expect(message, "up must fail").not.toBe("");

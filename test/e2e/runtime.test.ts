@@ -38,7 +38,12 @@ async function deploy(text: string, etSource = et) {
 async function sliceLimits(server: string, agent: string): Promise<Record<string, string>> {
   const uid = (await asRoot(env, server, `id -u ${agent}`)).trim();
   const out = await asRoot(env, server, `systemctl show user-${uid}.slice -p CPUQuotaPerSecUSec -p MemoryMax -p MemoryHigh -p TasksMax`);
-  return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 const MiB = 1024 ** 2;
@@ -79,13 +84,17 @@ describe.sequential("runtime on real hosts", () => {
       expect(await asRoot(env, server, "cat /etc/apt/sources.list.d/agent-runtime-et.list")).toBe(`${ET_FIXTURE_APT_LINE}\n`);
       expect(await asRoot(env, server, "cat /etc/apt/keyrings/agent-runtime-et.asc")).toBe(`${et.signingKey.trimEnd()}\n`);
       // The pin: only et may come from that source (its effect is checked with apt itself in test/unit/etPin.test.ts).
-      expect(await asRoot(env, server, "cat /etc/apt/preferences.d/agent-runtime-et")).toBe(renderEtPin({ port: 2022, source: "apt-repo", ...et }));
+      expect(await asRoot(env, server, "cat /etc/apt/preferences.d/agent-runtime-et")).toBe(
+        renderEtPin({ port: 2022, source: "apt-repo", ...et }),
+      );
       const cfg = await asRoot(env, server, "cat /etc/et.cfg");
       expect(cfg).toMatch(/^port = 2022$/m);
       expect(cfg).toMatch(/^telemetry = 0$/m);
       expect(await asRoot(env, server, "systemctl is-enabled et.service; systemctl is-active et.service")).toBe("enabled\nactive\n");
       // The service runs the packaged server with the config we wrote.
-      expect(await asRoot(env, server, "systemctl show et.service -p MainPID --value | xargs -I{} cat /proc/{}/cmdline | tr '\\0' ' '")).toMatch(/\/usr\/bin\/etserver --cfgfile=\/etc\/et\.cfg/);
+      expect(
+        await asRoot(env, server, "systemctl show et.service -p MainPID --value | xargs -I{} cat /proc/{}/cmdline | tr '\\0' ' '"),
+      ).toMatch(/\/usr\/bin\/etserver --cfgfile=\/etc\/et\.cfg/);
     }
   });
 
@@ -150,19 +159,34 @@ describe.sequential("runtime on real hosts", () => {
   });
 
   test("audit and journald: rules exactly as rendered, auditd reported honestly in a container", async () => {
-    for (const [server, owner] of [["dev-marcus", "marcus"], [WES, "wes"]] as const) {
+    for (const [server, owner] of [
+      ["dev-marcus", "marcus"],
+      [WES, "wes"],
+    ] as const) {
       expect(await asRoot(env, server, "systemd-detect-virt -c")).not.toBe("none\n");
       expect(await asRoot(env, server, "cat /etc/audit/rules.d/50-agent-runtime.rules")).toBe(renderAuditWatches());
       expect(await asRoot(env, server, "cat /etc/audit/rules.d/zz-agent-runtime-base.rules")).toBe(renderAuditBaseRules());
       // The enforced auditd.conf lines, each exactly once.
       const conf = await asRoot(env, server, "cat /etc/audit/auditd.conf");
-      for (const line of renderAuditdSettings().trim().split("\n").filter((l) => l && !l.startsWith("#"))) {
-        expect(conf.split("\n").filter((l) => l.replace(/\s+/g, " ").trim() === line.replace(/\s+/g, " ").trim()), line).toHaveLength(1);
+      for (const line of renderAuditdSettings()
+        .trim()
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#"))) {
+        expect(
+          conf.split("\n").filter((l) => l.replace(/\s+/g, " ").trim() === line.replace(/\s+/g, " ").trim()),
+          line,
+        ).toHaveLength(1);
       }
       expect(await asRoot(env, server, "stat -c '%U:%G %a' /var/log/audit")).toBe("root:root 700\n");
-      expect(await asRoot(env, server, `cat /etc/audit/rules.d/60-agent-runtime-${owner}-agent.rules`)).toBe(renderAgentAuditRules(`${owner}-agent`, owner));
-      expect(await asRoot(env, server, "ls /etc/audit/rules.d/ | grep agent-runtime")).toBe(`50-agent-runtime.rules\n60-agent-runtime-${owner}-agent.rules\nzz-agent-runtime-base.rules\n`);
-      expect(await asRoot(env, server, "cat /etc/systemd/journald.conf.d/50-agent-runtime.conf")).toMatch(/^\[Journal\]\nStorage=persistent$/m);
+      expect(await asRoot(env, server, `cat /etc/audit/rules.d/60-agent-runtime-${owner}-agent.rules`)).toBe(
+        renderAgentAuditRules(`${owner}-agent`, owner),
+      );
+      expect(await asRoot(env, server, "ls /etc/audit/rules.d/ | grep agent-runtime")).toBe(
+        `50-agent-runtime.rules\n60-agent-runtime-${owner}-agent.rules\nzz-agent-runtime-base.rules\n`,
+      );
+      expect(await asRoot(env, server, "cat /etc/systemd/journald.conf.d/50-agent-runtime.conf")).toMatch(
+        /^\[Journal\]\nStorage=persistent$/m,
+      );
       // journald took it: the journal is on disk, not in /run.
       expect(await asRoot(env, server, 'test -d "/var/log/journal/$(cat /etc/machine-id)" && echo persistent')).toBe("persistent\n");
     }

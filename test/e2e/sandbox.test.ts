@@ -42,7 +42,10 @@ describe.sequential("sandbox CLI", () => {
     expect(up.code, up.stderr.slice(-2000)).toBe(0);
     expect(up.stdout).toMatch(/^dev-wes\s+wes-agent\*\s+-\s+-\s+wes-agent$/m);
     // Run the printed commands exactly as a person would paste them.
-    const login = up.stdout.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("ssh -i "));
+    const login = up.stdout
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith("ssh -i "));
     expect(login).toHaveLength(2);
     const dev = await sh(`${login[0]} agent-session new nadia-agent demo`);
     expect(dev.code, dev.stderr).toBe(0);
@@ -52,12 +55,21 @@ describe.sequential("sandbox CLI", () => {
 
   test("status --json lists reachable hosts; audit-access finds no extra or missing grant", async () => {
     const st = await cli("sandbox", "status", "--json");
-    const hosts = JSON.parse(st.stdout) as { name: string; address: string; port: number; adminUser: string; keyPath: string; reachable: boolean }[];
+    const hosts = JSON.parse(st.stdout) as {
+      name: string;
+      address: string;
+      port: number;
+      adminUser: string;
+      keyPath: string;
+      reachable: boolean;
+    }[];
     expect(hosts.map((h) => h.name)).toEqual(["dev-marcus", "dev-nadia", "dev-olga", "dev-wes"]);
     for (const h of hosts) {
       expect(h).toMatchObject({ port: 22, adminUser: "agent-runtime", reachable: true });
       expect(h.address.startsWith(`${SUBNET}.`)).toBe(true);
-      const probe = await sh(`ssh -i ${h.keyPath} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ${h.adminUser}@${h.address} true`);
+      const probe = await sh(
+        `ssh -i ${h.keyPath} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ${h.adminUser}@${h.address} true`,
+      );
       expect(probe.code).toBe(0);
     }
     const audit = await cli("audit-access", "--json");

@@ -70,7 +70,9 @@ describe("the example team, one edit at a time", () => {
   test("olga mentors wes too: one grant and one human, on dev-wes only", () => {
     const { md, json } = diffOf(edit("mentees: [nadia]", "mentees: [nadia, wes]"));
     expect(grantLines(md)).toEqual(["+ olga → wes-agent on dev-wes (mentor)  [recorded; line 34]"]);
-    expect(changeLines(md).filter((l) => l.startsWith("+ human"))).toEqual([expect.stringMatching(/^\+ human olga on dev-wes {2}\[keys: SHA256:\S+ \(ssh-ed25519 olga@laptop\); hop key from dev-olga\]$/)]);
+    expect(changeLines(md).filter((l) => l.startsWith("+ human"))).toEqual([
+      expect.stringMatching(/^\+ human olga on dev-wes {2}\[keys: SHA256:\S+ \(ssh-ed25519 olga@laptop\); hop key from dev-olga\]$/),
+    ]);
     expect(changeLines(md)).toHaveLength(2);
     expect(md).toMatch(/^## Access diff: team acme\n\n`.*` → `.*`: 1 grant added, 1 human user created\.\n\n### dev-wes \(changed\)\n/);
     expect(json.servers.map((s) => [s.server, s.status])).toEqual([["dev-wes", "changed"]]);
@@ -101,7 +103,12 @@ describe("the example team, one edit at a time", () => {
       `- marcus → wes-agent on dev-wes (lead)  [recorded; base line ${lineOf(EXAMPLE, "role: lead")}]`,
       `- wes → wes-agent on dev-wes (own)  [base line ${lineOf(EXAMPLE, "- name: wes")}]`,
     ]);
-    expect(changeLines(md)).toEqual(expect.arrayContaining([expect.stringMatching(/^- server dev-wes {2}\[.*provider hcloud/), expect.stringMatching(/^- agent user wes-agent on dev-wes/)]));
+    expect(changeLines(md)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^- server dev-wes {2}\[.*provider hcloud/),
+        expect.stringMatching(/^- agent user wes-agent on dev-wes/),
+      ]),
+    );
     expect(json.servers[0]!.humans.map((h) => `${h.op}${h.human}`)).toEqual(["-marcus", "-wes"]);
     expect(json.summary).toMatchObject({ serversDestroyed: 1, grantsRemoved: 2, humansRemoved: 2, grantsAdded: 0 });
   });
@@ -110,7 +117,15 @@ describe("the example team, one edit at a time", () => {
     const { md, json } = diffOf(edit("memory: 16G             # wes", "memory: 20G             # wes"));
     expect(changeLines(md)).toEqual(["~ wes-agent limits on dev-wes: memory 16G → 20G, memoryHigh 14745M → 18432M"]);
     expect(json.servers[0]!.agents).toEqual([
-      { op: "~", agent: "wes-agent", limits: { cpu: 6, memory: "20G", memoryHigh: "18432M", tasks: 4096 }, changes: [{ field: "memory", from: "16G", to: "20G" }, { field: "memoryHigh", from: "14745M", to: "18432M" }] },
+      {
+        op: "~",
+        agent: "wes-agent",
+        limits: { cpu: 6, memory: "20G", memoryHigh: "18432M", tasks: 4096 },
+        changes: [
+          { field: "memory", from: "16G", to: "20G" },
+          { field: "memoryHigh", from: "14745M", to: "18432M" },
+        ],
+      },
     ]);
   });
 
@@ -141,7 +156,8 @@ describe("the example team, one edit at a time", () => {
   });
 
   describe("forwarding", () => {
-    const olgaHuman = /^\+ human olga on dev-wes {2}\[keys: SHA256:\S+ \(ssh-ed25519 olga@laptop\); hop key from dev-olga; forwarding on\]$/;
+    const olgaHuman =
+      /^\+ human olga on dev-wes {2}\[keys: SHA256:\S+ \(ssh-ed25519 olga@laptop\); hop key from dev-olga; forwarding on\]$/;
 
     test.each([
       ["turning it on", EXAMPLE, olgaForwarding(true), "off → on", { from: false, to: true }],
@@ -230,7 +246,8 @@ describe("invalid input", () => {
 
 describe("--base as a git ref", () => {
   const repo = path.join(dir, "repo");
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-C", repo, ...args], { encoding: "utf8" });
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-C", repo, ...args], { encoding: "utf8" });
   const head = path.join(repo, "config", "team.yaml");
   execFileSync("mkdir", ["-p", path.dirname(head)]);
   git("init", "-q");
@@ -298,11 +315,15 @@ describe("properties", () => {
     );
   });
 
-  const forwardingMap = (t: ReturnType<typeof load>) => new Map(planTeam(t).servers.flatMap((s) => s.humans.map((x) => [`${s.name} ${x.name}`, x.forwarding] as const)));
+  const forwardingMap = (t: ReturnType<typeof load>) =>
+    new Map(planTeam(t).servers.flatMap((s) => s.humans.map((x) => [`${s.name} ${x.name}`, x.forwarding] as const)));
   // Two independent teams rarely share a person, so half the heads are the base with forwarding redrawn.
   const arbBaseHead = arbTeamSpec.chain((a) => {
     const redrawn = fc
-      .array(fc.constantFrom<boolean | undefined>(undefined, false, true), { minLength: a.developers.length, maxLength: a.developers.length })
+      .array(fc.constantFrom<boolean | undefined>(undefined, false, true), {
+        minLength: a.developers.length,
+        maxLength: a.developers.length,
+      })
       .map((f) => ({ ...a, developers: a.developers.map((d, i) => ({ ...d, forwarding: f[i] })) }));
     return fc.tuple(fc.constant(a), fc.oneof(arbTeamSpec, redrawn));
   });

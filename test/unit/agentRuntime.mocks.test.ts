@@ -38,9 +38,14 @@ beforeAll(async () => {
         if (a.type === "aws:ec2/instance:Instance") extra.publicIp = ipOf(a.name);
         if (a.type === "aws:ec2/keyPair:KeyPair") extra.keyName = `${a.name}-kp`;
         // A cloud server's generated host key (components/hostKey.ts).
-        if (a.name.endsWith("-host-key")) Object.assign(extra, { publicKey: fixedKey(num(a.name) % 90).trim(), privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nHOST\n-----END OPENSSH PRIVATE KEY-----\n" });
+        if (a.name.endsWith("-host-key"))
+          Object.assign(extra, {
+            publicKey: fixedKey(num(a.name) % 90).trim(),
+            privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nHOST\n-----END OPENSSH PRIVATE KEY-----\n",
+          });
         // Hop steps print the hop public key last; the runtime step prints its status.
-        if (a.type === "command:remote:Command") extra.stdout = a.name.includes("-hopkey-") ? fixedKey(num(a.name) % 200, "hop") : "et: installed\nauditd: running";
+        if (a.type === "command:remote:Command")
+          extra.stdout = a.name.includes("-hopkey-") ? fixedKey(num(a.name) % 200, "hop") : "et: installed\nauditd: running";
         return { id: String(num(a.name)), state: { ...a.inputs, ...extra } };
       },
       call: (a) => {
@@ -83,7 +88,14 @@ async function program(text: string) {
   const r = parseTeam(text);
   if (!r.ok) throw new Error("unreachable");
   recs.length = 0;
-  const rt = new runtime.AgentRuntime("acme", { plan, admin: { publicKey: ADMIN_PUB }, executor: { kind: "command", privateKey: pulumi.secret(PRIVATE_KEY) }, et: r.team.et, allowFrom: r.team.allowFrom, archiveDir: "/tmp/agent-runtime-archives" });
+  const rt = new runtime.AgentRuntime("acme", {
+    plan,
+    admin: { publicKey: ADMIN_PUB },
+    executor: { kind: "command", privateKey: pulumi.secret(PRIVATE_KEY) },
+    et: r.team.et,
+    allowFrom: r.team.allowFrom,
+    archiveDir: "/tmp/agent-runtime-archives",
+  });
   const servers = await promiseOf(rt.servers);
   await settings.waitForRPCs();
   const all = [...recs];
@@ -96,7 +108,13 @@ const SIG = pulumi.runtime.specialSigKey;
 const SECRET = pulumi.runtime.specialSecretSig;
 /** Drop the mock's secret wrappers, for comparing values. */
 const plain = (v: any): any =>
-  Array.isArray(v) ? v.map(plain) : v && typeof v === "object" ? (v[SIG] === SECRET ? plain(v.value) : Object.fromEntries(Object.entries(v).map(([k, e]) => [k, plain(e)]))) : v;
+  Array.isArray(v)
+    ? v.map(plain)
+    : v && typeof v === "object"
+      ? v[SIG] === SECRET
+        ? plain(v.value)
+        : Object.fromEntries(Object.entries(v).map(([k, e]) => [k, plain(e)]))
+      : v;
 /** Every place a string containing `needle` sits in `v`, and whether a secret wrapper encloses it. */
 function occurrences(v: any, needle: string, path = "", secret = false): { path: string; secret: boolean }[] {
   if (typeof v === "string") return v.includes(needle) ? [{ path, secret }] : [];
@@ -161,12 +179,16 @@ describe("team.yaml edits (mocks)", () => {
         if (!(h in fa)) expectedGone.add(`${s.name}-sudoers-${h}`);
         else if (fa[h] !== fb[h]) expectedChanged.add(`${s.name}-sudoers-${h}`);
       }
-      if (s.hopsTo.length > 0 && t.hopsTo.length === 0) { expectedGone.add(`${s.name}-hop-${s.owner}`); expectedGone.add(`${s.name}-hopkey-${s.owner}`); }
-      else if (s.hopsTo.join() !== t.hopsTo.join()) expectedChanged.add(`${s.name}-hop-${s.owner}`);
+      if (s.hopsTo.length > 0 && t.hopsTo.length === 0) {
+        expectedGone.add(`${s.name}-hop-${s.owner}`);
+        expectedGone.add(`${s.name}-hopkey-${s.owner}`);
+      } else if (s.hopsTo.join() !== t.hopsTo.join()) expectedChanged.add(`${s.name}-hop-${s.owner}`);
     }
     expect(sorted([...before.names].filter((n) => !after.names.has(n)))).toEqual(sorted(expectedGone));
     expect(sorted([...after.names].filter((n) => !before.names.has(n)))).toEqual([]);
-    const changed = [...after.names].filter((n) => JSON.stringify(after.byName.get(n)!.inputs) !== JSON.stringify(before.byName.get(n)!.inputs));
+    const changed = [...after.names].filter(
+      (n) => JSON.stringify(after.byName.get(n)!.inputs) !== JSON.stringify(before.byName.get(n)!.inputs),
+    );
     expect(sorted(changed)).toEqual(sorted(expectedChanged));
   });
 
@@ -176,7 +198,8 @@ describe("team.yaml edits (mocks)", () => {
     const after = await program(teamYaml(team("hcloud")));
     expect(before.byName.has("dev-wes-server")).toBe(false);
     expect(after.byName.get("dev-wes-server")?.type).toBe("hcloud:index/server:Server");
-    const steps = (p: typeof before) => sorted([...p.names].filter((n) => under("dev-wes", n) && p.byName.get(n)!.type === "command:remote:Command"));
+    const steps = (p: typeof before) =>
+      sorted([...p.names].filter((n) => under("dev-wes", n) && p.byName.get(n)!.type === "command:remote:Command"));
     expect(steps(after).length).toBeGreaterThanOrEqual(5);
     expect(steps(after)).toEqual(steps(before));
     for (const n of steps(after)) {
@@ -211,11 +234,21 @@ describe("the provisioner's private key (mocks)", () => {
     expect(gates.map((g) => g.name).sort()).toEqual(p.plan.servers.flatMap((s) => [`${s.name}-archives`, `${s.name}-ready`]).sort());
     for (const x of p.all) {
       const found = occurrences(x.inputs, KEY_BODY);
-      const allowed = x.type === "command:remote:Command" ? "connection.privateKey" : x.type === "command:local:Command" ? "environment.AR_KEY" : undefined;
+      const allowed =
+        x.type === "command:remote:Command"
+          ? "connection.privateKey"
+          : x.type === "command:local:Command"
+            ? "environment.AR_KEY"
+            : undefined;
       expect(found, `${x.type} ${x.name}`).toEqual(allowed ? [{ path: allowed, secret: true }] : []);
     }
     // The public half does reach the machines (user data / key pair), in plain text.
-    expect(occurrences(p.all.map((x) => x.inputs), ADMIN_PUB.split(" ")[1]!).length).toBeGreaterThan(0);
+    expect(
+      occurrences(
+        p.all.map((x) => x.inputs),
+        ADMIN_PUB.split(" ")[1]!,
+      ).length,
+    ).toBeGreaterThan(0);
   });
 });
 

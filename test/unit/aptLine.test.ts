@@ -21,7 +21,11 @@ describe("accepted lines", () => {
     ["suite and components", ok, "apt.example.org"],
     ["several components", `deb ${ET_APT_OPTIONS} https://apt.example.org/debian bookworm main contrib`, "apt.example.org"],
     ["@CODENAME@ filled in on the server", `deb ${ET_APT_OPTIONS} https://apt.example.org/ubuntu @CODENAME@ main`, "apt.example.org"],
-    ["a port (apt's origin is the host without it)", `deb ${ET_APT_OPTIONS} https://apt.example.org:8443/et stable main`, "apt.example.org"],
+    [
+      "a port (apt's origin is the host without it)",
+      `deb ${ET_APT_OPTIONS} https://apt.example.org:8443/et stable main`,
+      "apt.example.org",
+    ],
     ["an IPv4 address", `deb ${ET_APT_OPTIONS} https://192.0.2.7/et ./`, "192.0.2.7"],
     ["upper-case host (origin lower-cased)", `deb ${ET_APT_OPTIONS} https://Apt.Example.ORG/et ./`, "apt.example.org"],
     ["a path suite", `deb ${ET_APT_OPTIONS} https://apt.example.org/et dists/stable/ `.trimEnd(), "apt.example.org"],
@@ -68,7 +72,11 @@ describe("refused lines", () => {
     ["trusted=yes with signed-by", `deb [signed-by=${K} trusted=yes] https://apt.example.org/et stable main`, 'apt option "trusted=yes"'],
     ["allow-insecure=yes", `deb [signed-by=${K} allow-insecure=yes] https://apt.example.org/et stable main`, '"allow-insecure=yes"'],
     ["allow-weak=yes", `deb [allow-weak=yes signed-by=${K}] https://apt.example.org/et stable main`, '"allow-weak=yes"'],
-    ["allow-downgrade-to-insecure", `deb [signed-by=${K} allow-downgrade-to-insecure=yes] https://apt.example.org/et ./`, '"allow-downgrade-to-insecure=yes"'],
+    [
+      "allow-downgrade-to-insecure",
+      `deb [signed-by=${K} allow-downgrade-to-insecure=yes] https://apt.example.org/et ./`,
+      '"allow-downgrade-to-insecure=yes"',
+    ],
     ["arch=", `deb [arch=amd64 signed-by=${K}] https://apt.example.org/et stable main`, '"arch=amd64"'],
     ["check-valid-until=no", `deb [signed-by=${K} check-valid-until=no] https://apt.example.org/et ./`, '"check-valid-until=no"'],
     ["signed-by twice", `deb [signed-by=${K} signed-by=${K}] https://apt.example.org/et stable main`, "more than once"],
@@ -110,7 +118,7 @@ describe("refused lines", () => {
     ["; and a command", `${ok}; curl https://apt.example.org/x | sh`, 'contains ";"'],
     ["$(…)", `deb ${ET_APT_OPTIONS} https://apt.example.org/$(id) ./`, 'contains "$"'],
     ["backquote", `deb ${ET_APT_OPTIONS} https://apt.example.org/\`id\` ./`, 'contains "`"'],
-    ["quote", `deb ${ET_APT_OPTIONS} 'https://apt.example.org/et' ./`, "contains \"'\""],
+    ["quote", `deb ${ET_APT_OPTIONS} 'https://apt.example.org/et' ./`, 'contains "\'"'],
     ["# comment", `${ok} # et`, 'contains "#"'],
     ["tab between fields", ok.replace(" stable", "\tstable"), 'contains "\\t"'],
     ["NUL", `${ok}\u0000`, 'contains "\\u0000"'],
@@ -141,7 +149,7 @@ describe("properties", () => {
       return { line: [`deb ${ET_APT_OPTIONS} ${uri} ${suite}`, ...(suite.endsWith("/") ? [] : components)].join(" "), host, file };
     });
 
-  test("well-formed lines are accepted, and their origin is the host (or \"\" for file:)", () => {
+  test('well-formed lines are accepted, and their origin is the host (or "" for file:)', () => {
     fc.assert(
       fc.property(arbLine, ({ line, host, file }) => {
         expect(checkAptLine(line)).toBeUndefined();
@@ -190,13 +198,19 @@ describe("through the loader", () => {
   test("a bad line is one located error at the value, with the hint", () => {
     const r = team(ok.replace("https://", "http://"));
     expect(r.ok ? [] : r.errors.map(formatError)).toEqual([
-      expect.stringMatching(/^team\.yaml:\d+:\d+ defaults\.et\.aptLine: repository URI scheme "http:" is not allowed; .* \(write "deb \[signed-by=.*\]/),
+      expect.stringMatching(
+        /^team\.yaml:\d+:\d+ defaults\.et\.aptLine: repository URI scheme "http:" is not allowed; .* \(write "deb \[signed-by=.*\]/,
+      ),
     ]);
   });
 
   test("an aptLine is checked even when the source does not use it", () => {
     const r = parseTeam(
-      teamYaml({ team: "acme", defaults: { et: { source: "none", aptLine: "deb [trusted=yes] http://apt.example.org/ ./" } }, developers: [{ name: "wes", keys: [fixedKey(1)] }] }),
+      teamYaml({
+        team: "acme",
+        defaults: { et: { source: "none", aptLine: "deb [trusted=yes] http://apt.example.org/ ./" } },
+        developers: [{ name: "wes", keys: [fixedKey(1)] }],
+      }),
     );
     expect(r.ok ? [] : r.errors.map((e) => e.path)).toEqual(["defaults.et.aptLine"]);
   });

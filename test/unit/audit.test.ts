@@ -48,7 +48,15 @@ describe("kernel settings (base rules)", () => {
 
   test("augenrules order (ls -v): the base file comes after Debian's audit.rules and every numbered file; the watches before the per-agent rules", () => {
     const dir = mkdtempSync(path.join(scratch, "order-"));
-    const names = ["audit.rules", "10-base-config.rules", "99-finalize.rules", "60-agent-runtime-wes-agent.rules", AUDIT_WATCH_FILE, AUDIT_BASE_FILE, "zz-site.rules"];
+    const names = [
+      "audit.rules",
+      "10-base-config.rules",
+      "99-finalize.rules",
+      "60-agent-runtime-wes-agent.rules",
+      AUDIT_WATCH_FILE,
+      AUDIT_BASE_FILE,
+      "zz-site.rules",
+    ];
     for (const n of names) writeFileSync(path.join(dir, n), "");
     const order = spawnSync("ls", ["-1v", dir], { encoding: "utf8" }).stdout.trim().split("\n");
     expect(order.indexOf(AUDIT_BASE_FILE)).toBeGreaterThan(order.indexOf("audit.rules"));
@@ -97,7 +105,8 @@ describe("auditd.conf settings", () => {
 
   test("logs are kept, never rotated away; every low-disk action alerts and keeps auditing", () => {
     expect(settings).toMatchObject({ max_log_file_action: "keep_logs", log_group: "root", log_format: "enriched", write_logs: "yes" });
-    for (const k of ["space_left_action", "admin_space_left_action", "disk_full_action", "disk_error_action"]) expect(settings[k], k).toBe("syslog");
+    for (const k of ["space_left_action", "admin_space_left_action", "disk_full_action", "disk_error_action"])
+      expect(settings[k], k).toBe("syslog");
     expect(Object.values(settings).join(" ")).not.toMatch(/\b(rotate|suspend|halt|single|ignore)\b/i);
   });
 
@@ -218,11 +227,19 @@ describe.skipIf(!asRoot)("apply.sh, run (scratch root, host tools stubbed)", () 
     expect(h.run(auditScript({ root: h.root })).status).toBe(0);
     const lines = h.conf().split("\n");
     for (const [k, v] of Object.entries(settings)) {
-      expect(lines.filter((l) => l.toLowerCase().replace(/\s/g, "").startsWith(`${k}=`)), k).toEqual([`${k} = ${v}`]);
+      expect(
+        lines.filter((l) => l.toLowerCase().replace(/\s/g, "").startsWith(`${k}=`)),
+        k,
+      ).toEqual([`${k} = ${v}`]);
     }
     // Replaced where it stood (after num_logs), comments and unmanaged lines kept as they were.
     expect(lines.indexOf("max_log_file_action = keep_logs")).toBe(lines.indexOf("num_logs = 999") + 1);
-    for (const kept of ["##space_left_action = email", "flush = INCREMENTAL_ASYNC", "plugin_dir = /etc/audit/plugins.d", "# This file controls the configuration of the audit daemon"]) {
+    for (const kept of [
+      "##space_left_action = email",
+      "flush = INCREMENTAL_ASYNC",
+      "plugin_dir = /etc/audit/plugins.d",
+      "# This file controls the configuration of the audit daemon",
+    ]) {
       expect(lines, kept).toContain(kept);
     }
     // disk_error_action was not in the file: appended.
@@ -256,7 +273,15 @@ describe.skipIf(!asRoot)("apply.sh, run (scratch root, host tools stubbed)", () 
     const first = h.run(auditScript({ root: h.root }));
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toBe("auditd: running (2 agent-runtime watches loaded, auditd.conf applied)\n");
-    expect(h.calls()).toEqual(["systemctl is-active --quiet auditd.service", "systemctl enable --quiet --now auditd.service", "auditctl --signal HUP", "augenrules --load", "auditctl -s", "systemctl is-active auditd.service", "auditctl -l"]);
+    expect(h.calls()).toEqual([
+      "systemctl is-active --quiet auditd.service",
+      "systemctl enable --quiet --now auditd.service",
+      "auditctl --signal HUP",
+      "augenrules --load",
+      "auditctl -s",
+      "systemctl is-active auditd.service",
+      "auditctl -l",
+    ]);
 
     writeFileSync(path.join(h.stub, "calls"), "");
     const second = h.run(auditScript({ root: h.root }));
@@ -277,7 +302,9 @@ describe.skipIf(!asRoot)("apply.sh, run (scratch root, host tools stubbed)", () 
     const h = host({ container: false, active: true, status: GOOD_STATUS.replace("backlog_limit 16384", "backlog_limit 8192") });
     const r = h.run(auditScript({ root: h.root }));
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`the kernel's audit backlog_limit is 8192, not 16384: a file in /etc/audit/rules.d that sorts after ${AUDIT_BASE_FILE} overrides it`);
+    expect(r.stderr).toContain(
+      `the kernel's audit backlog_limit is 8192, not 16384: a file in /etc/audit/rules.d that sorts after ${AUDIT_BASE_FILE} overrides it`,
+    );
   });
 
   test("augenrules failing fails the step with its message", () => {
@@ -295,7 +322,11 @@ describe.skipIf(!asRoot)("apply.sh, run (scratch root, host tools stubbed)", () 
       writeFileSync(path.join(h.stub, "calls"), "");
       const r = h.run(auditUndoScript({ root: h.root }));
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(container ? /^auditd: agent-runtime rules removed \(container, nothing loaded\); auditd.conf settings stay/ : /^auditd: agent-runtime rules removed \(remaining rules reloaded\); auditd.conf settings stay/);
+      expect(r.stdout).toMatch(
+        container
+          ? /^auditd: agent-runtime rules removed \(container, nothing loaded\); auditd.conf settings stay/
+          : /^auditd: agent-runtime rules removed \(remaining rules reloaded\); auditd.conf settings stay/,
+      );
       expect(spawnSync("ls", ["-A", path.join(h.root, "etc/audit/rules.d")], { encoding: "utf8" }).stdout).toBe("");
       expect(h.conf()).toBe(conf);
       expect(h.calls()).toEqual(container ? [] : ["augenrules --load"]);

@@ -99,7 +99,15 @@ describe("cloud-init user data", () => {
 
   test("is a #cloud-config document with exactly the bootstrap keys", () => {
     expect(text.split("\n")[0]).toBe("#cloud-config");
-    expect(Object.keys(doc).sort()).toEqual(["disable_root", "ssh_deletekeys", "ssh_genkeytypes", "ssh_keys", "ssh_pwauth", "users", "write_files"]);
+    expect(Object.keys(doc).sort()).toEqual([
+      "disable_root",
+      "ssh_deletekeys",
+      "ssh_genkeytypes",
+      "ssh_keys",
+      "ssh_pwauth",
+      "users",
+      "write_files",
+    ]);
     expect(doc.ssh_pwauth).toBe(false);
     expect(doc.disable_root).toBe(true);
   });
@@ -232,7 +240,12 @@ describe("hcloud (mocks)", () => {
 
 describe("aws (mocks)", () => {
   test("security group: tcp 22 and et from allowFrom, IPv4 and IPv6 apart; all egress", async () => {
-    const r = await build("dev-nadia", { ...base, owner: "nadia", spec: AWS, allowFrom: ["198.51.100.0/24", "2001:db8::/32", "203.0.113.9/32"] });
+    const r = await build("dev-nadia", {
+      ...base,
+      owner: "nadia",
+      spec: AWS,
+      allowFrom: ["198.51.100.0/24", "2001:db8::/32", "203.0.113.9/32"],
+    });
     const groups = r.byType("aws:ec2/securityGroup:SecurityGroup");
     expect(groups.map((g) => g.name)).toEqual(["dev-nadia-security-group"]);
     const rule = (port: number, description: string) => ({
@@ -244,7 +257,9 @@ describe("aws (mocks)", () => {
       description,
     });
     expect(groups[0]!.inputs.ingress).toEqual([rule(22, "ssh"), rule(2022, "eternal terminal")]);
-    expect(groups[0]!.inputs.egress).toEqual([{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"], description: "all outbound" }]);
+    expect(groups[0]!.inputs.egress).toEqual([
+      { protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"], description: "all outbound" },
+    ]);
   });
 
   test("instance: looked-up Ubuntu 24.04 AMI, IMDSv2, encrypted gp3 root of the configured size, key pair, tags, user data", async () => {
@@ -252,7 +267,11 @@ describe("aws (mocks)", () => {
     expect(r.invokes).toEqual([
       {
         token: "aws:ec2/getAmi:getAmi",
-        inputs: { owners: ["099720109477"], mostRecent: true, filters: [{ name: "name", values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"] }] },
+        inputs: {
+          owners: ["099720109477"],
+          mostRecent: true,
+          filters: [{ name: "name", values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"] }],
+        },
       },
     ]);
     const [inst] = r.byType("aws:ec2/instance:Instance");
@@ -276,7 +295,12 @@ describe("aws (mocks)", () => {
   test("a newer AMI, new user data or a new key pair never replaces the instance", async () => {
     const r = await build("dev-nadia", { ...base, owner: "nadia", spec: AWS, allowFrom: ["198.51.100.0/24"] });
     expect(r.optsOf("aws:ec2/instance:Instance").map((o) => o.ignoreChanges)).toEqual([["ami", "userData", "keyName"]]);
-    expect(seenOpts.map((o) => o.name).sort()).toEqual(["dev-nadia-admin-key", "dev-nadia-host-key", "dev-nadia-instance", "dev-nadia-security-group"]);
+    expect(seenOpts.map((o) => o.name).sort()).toEqual([
+      "dev-nadia-admin-key",
+      "dev-nadia-host-key",
+      "dev-nadia-instance",
+      "dev-nadia-security-group",
+    ]);
   });
 });
 
@@ -293,6 +317,8 @@ describe("allowFrom", () => {
   test.each([HCLOUD, AWS])("an empty list is refused for %o with a ResourceError naming defaults.allowFrom", (spec) => {
     const err = thrown(() => cloud.createCloudHost("dev-wes", { ...base, spec, allowFrom: [] }, new Parent(`p-empty-${spec.provider}`)));
     expect(err).toBeInstanceOf(pulumi.ResourceError);
-    expect((err as Error).message).toMatch(/dev-wes: a cloud server needs at least one allowFrom CIDR.*team\.yaml under defaults\.allowFrom/);
+    expect((err as Error).message).toMatch(
+      /dev-wes: a cloud server needs at least one allowFrom CIDR.*team\.yaml under defaults\.allowFrom/,
+    );
   });
 });

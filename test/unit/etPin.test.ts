@@ -12,7 +12,12 @@ import type { EtSettings } from "../../src/team/model";
 // with index files written in place, so the candidate apt would install is what we assert.
 
 const key = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
-const et = (source: EtSettings["source"], aptLine?: string): EtSettings => ({ port: 2022, source, ...(aptLine ? { aptLine } : {}), signingKey: key });
+const et = (source: EtSettings["source"], aptLine?: string): EtSettings => ({
+  port: 2022,
+  source,
+  ...(aptLine ? { aptLine } : {}),
+  signingKey: key,
+});
 const SIGNED = "[signed-by=/etc/apt/keyrings/agent-runtime-et.asc]";
 
 describe("renderEtPin", () => {
@@ -49,7 +54,10 @@ let roots = 0;
 
 const packages = (pkgs: Pkg[]) =>
   pkgs
-    .map((p) => `Package: ${p.name}\nVersion: ${p.version}\nArchitecture: all\nMaintainer: t <t@example.invalid>\nFilename: pool/${p.name}.deb\nSize: 1\nSHA256: ${"0".repeat(64)}\nDescription: test\n`)
+    .map(
+      (p) =>
+        `Package: ${p.name}\nVersion: ${p.version}\nArchitecture: all\nMaintainer: t <t@example.invalid>\nFilename: pool/${p.name}.deb\nSize: 1\nSHA256: ${"0".repeat(64)}\nDescription: test\n`,
+    )
     .join("\n");
 
 /** apt's index file name for a sources.list URI (URItoFileName: scheme dropped, / → _). */
@@ -61,7 +69,15 @@ const listName = (uri: string, suite: string, component?: string) => {
 /** Candidate versions apt-cache picks, with these sources (line + its packages) and preferences. */
 function candidates(sources: { line: string; pkgs: Pkg[] }[], prefs: string | undefined, ask: string[]): Record<string, string> {
   const r = join(root, String(roots++));
-  for (const d of ["etc/apt/apt.conf.d", "etc/apt/preferences.d", "etc/apt/sources.list.d", "var/lib/apt/lists", "var/cache/apt", "var/lib/dpkg"]) mkdirSync(join(r, d), { recursive: true });
+  for (const d of [
+    "etc/apt/apt.conf.d",
+    "etc/apt/preferences.d",
+    "etc/apt/sources.list.d",
+    "var/lib/apt/lists",
+    "var/cache/apt",
+    "var/lib/dpkg",
+  ])
+    mkdirSync(join(r, d), { recursive: true });
   writeFileSync(join(r, "var/lib/dpkg/status"), "");
   const conf = [
     `Dir "${r}/";`,
@@ -84,7 +100,10 @@ function candidates(sources: { line: string; pkgs: Pkg[] }[], prefs: string | un
     writeFileSync(join(r, "var/lib/apt/lists", listName(uri!, suite!, component)), packages(s.pkgs));
   }
   if (prefs !== undefined) writeFileSync(join(r, "etc/apt/preferences.d/agent-runtime-et"), prefs);
-  const out = spawnSync("apt-cache", ["policy", ...ask], { env: { ...process.env, APT_CONFIG: join(r, "apt.conf"), LC_ALL: "C" }, encoding: "utf8" });
+  const out = spawnSync("apt-cache", ["policy", ...ask], {
+    env: { ...process.env, APT_CONFIG: join(r, "apt.conf"), LC_ALL: "C" },
+    encoding: "utf8",
+  });
   if (out.error || out.status !== 0) throw new Error(`apt-cache (from the apt package) failed: ${out.error?.message ?? out.stderr}`);
   const result: Record<string, string> = {};
   let current = "";
@@ -97,7 +116,13 @@ function candidates(sources: { line: string; pkgs: Pkg[] }[], prefs: string | un
   return result;
 }
 
-const DISTRO = { line: `deb ${SIGNED} https://deb.example.net/debian bookworm main`, pkgs: [{ name: "openssh-server", version: "1:9.2p1-2" }, { name: "sudo", version: "1.9.13p3-1" }] };
+const DISTRO = {
+  line: `deb ${SIGNED} https://deb.example.net/debian bookworm main`,
+  pkgs: [
+    { name: "openssh-server", version: "1:9.2p1-2" },
+    { name: "sudo", version: "1.9.13p3-1" },
+  ],
+};
 // What a compromised et repository would serve: et, plus a "newer" openssh-server and sudo, plus something new.
 const HOSTILE = [
   { name: "et", version: "6.2.9-1" },
@@ -110,9 +135,21 @@ const PINNED = { et: "6.2.9-1", "openssh-server": "1:9.2p1-2", sudo: "1.9.13p3-1
 
 describe("apt honours the pin (apt-cache policy in a throwaway root)", () => {
   const cases: [string, EtSettings, string][] = [
-    ["apt-repo over https", et("apt-repo", `deb ${SIGNED} https://apt.example.org/et stable main`), `deb ${SIGNED} https://apt.example.org/et stable main`],
-    ["apt-repo with a port", et("apt-repo", `deb ${SIGNED} https://apt.example.org:8443/et ./`), `deb ${SIGNED} https://apt.example.org:8443/et ./`],
-    ["apt-repo, host in capitals", et("apt-repo", `deb ${SIGNED} https://Apt.Example.ORG/et ./`), `deb ${SIGNED} https://Apt.Example.ORG/et ./`],
+    [
+      "apt-repo over https",
+      et("apt-repo", `deb ${SIGNED} https://apt.example.org/et stable main`),
+      `deb ${SIGNED} https://apt.example.org/et stable main`,
+    ],
+    [
+      "apt-repo with a port",
+      et("apt-repo", `deb ${SIGNED} https://apt.example.org:8443/et ./`),
+      `deb ${SIGNED} https://apt.example.org:8443/et ./`,
+    ],
+    [
+      "apt-repo, host in capitals",
+      et("apt-repo", `deb ${SIGNED} https://Apt.Example.ORG/et ./`),
+      `deb ${SIGNED} https://Apt.Example.ORG/et ./`,
+    ],
     ["apt-repo at an IPv4 address", et("apt-repo", `deb ${SIGNED} https://192.0.2.7/et ./`), `deb ${SIGNED} https://192.0.2.7/et ./`],
     ["apt-repo file: (the sandbox fixture)", et("apt-repo", ET_FIXTURE_APT_LINE), ET_FIXTURE_APT_LINE],
     // @CODENAME@ is filled in on the server; noble stands in for it here.
@@ -121,7 +158,12 @@ describe("apt honours the pin (apt-cache policy in a throwaway root)", () => {
   ];
 
   test.each(cases)("%s: without the pin the et source wins everything (control)", (_, _settings, line) => {
-    expect(candidates([DISTRO, { line, pkgs: HOSTILE }], undefined, ASK)).toEqual({ et: "6.2.9-1", "openssh-server": "1:99.0-1", sudo: "9.9-1", backdoor: "1.0" });
+    expect(candidates([DISTRO, { line, pkgs: HOSTILE }], undefined, ASK)).toEqual({
+      et: "6.2.9-1",
+      "openssh-server": "1:99.0-1",
+      sudo: "9.9-1",
+      backdoor: "1.0",
+    });
   });
 
   test.each(cases)("%s: with the pin, et comes from the et source and nothing else does", (_, settings, line) => {

@@ -34,7 +34,11 @@ beforeAll(async () => {
         const hop = a.name.includes("-hopkey-") ? fixedKey(num(a.name) % 200, "hop") : "ok";
         const extra: Record<string, unknown> = {};
         if (a.type === "hcloud:index/server:Server") extra.ipv4Address = `203.0.113.${(num(a.name) % 250) + 1}`;
-        if (a.name.endsWith("-host-key")) Object.assign(extra, { publicKey: cloudHostKey(a.name), privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nTEST-HOST-KEY\n-----END OPENSSH PRIVATE KEY-----\n" });
+        if (a.name.endsWith("-host-key"))
+          Object.assign(extra, {
+            publicKey: cloudHostKey(a.name),
+            privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nTEST-HOST-KEY\n-----END OPENSSH PRIVATE KEY-----\n",
+          });
         return { id: String(num(a.name)), state: { ...a.inputs, stdout: hop, ...extra } };
       },
       call: (a) => {
@@ -60,7 +64,10 @@ function team(hostKeys: Record<string, string> = {}): TeamSpec {
   return {
     team: "acme",
     defaults: { provider: "existing" },
-    developers: devs.map((d, i) => ({ ...d, server: { provider: "existing", host: `192.0.2.${10 + i}`, hostKey: hostKeys[d.name] ?? HOST_KEY(i) } })),
+    developers: devs.map((d, i) => ({
+      ...d,
+      server: { provider: "existing", host: `192.0.2.${10 + i}`, hostKey: hostKeys[d.name] ?? HOST_KEY(i) },
+    })),
   };
 }
 
@@ -78,7 +85,18 @@ async function steps(executor: Executor, spec = team()) {
       return undefined;
     },
   ];
-  new runtime.AgentRuntime("acme", { plan: planTeam(r.team), admin: { publicKey: fixedKey(200, "provisioner") }, executor, et: r.team.et, allowFrom: r.team.allowFrom, archiveDir: "/srv/archives" }, { transformations });
+  new runtime.AgentRuntime(
+    "acme",
+    {
+      plan: planTeam(r.team),
+      admin: { publicKey: fixedKey(200, "provisioner") },
+      executor,
+      et: r.team.et,
+      allowFrom: r.team.allowFrom,
+      archiveDir: "/srv/archives",
+    },
+    { transformations },
+  );
   await settings.waitForRPCs();
   const unwrapBash = (s: string | undefined) => (s === undefined ? "" : s.replace(/^(sudo -n )?bash -c /, ""));
   return recs
@@ -95,8 +113,24 @@ async function steps(executor: Executor, spec = team()) {
         type: x.type,
         deps: x.deps,
         // The lock's only input is the executor's name: the one thing that must differ.
-        script: x.type === "command:remote:Command" ? i.stdin : x.type === "command:local:Command" ? (i.create ? unwrapBash(i.create) : "") : (i.script ?? ""),
-        undo: x.type === "command:remote:Command" ? (i.delete ? unwrapBash(i.delete) : "") : x.type === "command:local:Command" ? (i.delete ? unwrapBash(i.delete) : "") : (i.undo ?? ""),
+        script:
+          x.type === "command:remote:Command"
+            ? i.stdin
+            : x.type === "command:local:Command"
+              ? i.create
+                ? unwrapBash(i.create)
+                : ""
+              : (i.script ?? ""),
+        undo:
+          x.type === "command:remote:Command"
+            ? i.delete
+              ? unwrapBash(i.delete)
+              : ""
+            : x.type === "command:local:Command"
+              ? i.delete
+                ? unwrapBash(i.delete)
+                : ""
+              : (i.undo ?? ""),
         where: kind === "remote" ? `${conn.user}@${conn.host}:${conn.port} ${conn.hostKey ?? ""}` : "",
       };
     })
@@ -119,9 +153,18 @@ describe("both executors make the same steps (mocks)", () => {
     expect(viaCommand.length).toBeGreaterThan(20);
     expect(viaSsh.map((s) => s.name)).toEqual(viaCommand.map((s) => s.name));
     for (const [c, s] of viaCommand.map((c, i) => [c, viaSsh[i]!] as const)) {
-      expect({ ...s, type: undefined, script: unq(s.script), undo: unq(s.undo) }, c.name).toEqual({ ...c, type: undefined, script: unq(c.script), undo: unq(c.undo) });
+      expect({ ...s, type: undefined, script: unq(s.script), undo: unq(s.undo) }, c.name).toEqual({
+        ...c,
+        type: undefined,
+        script: unq(c.script),
+        undo: unq(c.undo),
+      });
       // The lock is one dynamic resource under both executors (so a switch can't dodge it).
-      expect([c.type, s.type]).toEqual(c.kind === "lock" ? ["pulumi-nodejs:dynamic:Resource", "pulumi-nodejs:dynamic:Resource"] : [`command:${c.kind}:Command`, "pulumi-nodejs:dynamic:Resource"]);
+      expect([c.type, s.type]).toEqual(
+        c.kind === "lock"
+          ? ["pulumi-nodejs:dynamic:Resource", "pulumi-nodejs:dynamic:Resource"]
+          : [`command:${c.kind}:Command`, "pulumi-nodejs:dynamic:Resource"],
+      );
     }
     // Every kind of step is there under both: lock, gates, archive pulls, remote steps.
     expect(new Set(viaCommand.map((s) => s.kind))).toEqual(new Set(["lock", "local", "remote"]));
@@ -134,7 +177,9 @@ describe("both executors make the same steps (mocks)", () => {
   test("every remote script names its server and address for its messages (AR_WHERE)", async () => {
     for (const s of (await steps(COMMAND)).filter((x) => x.kind === "remote")) {
       const server = s.name.split("-").slice(0, 2).join("-");
-      expect(s.script.split("\n")[0], s.name).toMatch(new RegExp(`^AR_WHERE='${server} \\(agent-runtime@192\\.0\\.2\\.\\d+:22\\)'$|^AR_WHERE='${server} \\(root@`));
+      expect(s.script.split("\n")[0], s.name).toMatch(
+        new RegExp(`^AR_WHERE='${server} \\(agent-runtime@192\\.0\\.2\\.\\d+:22\\)'$|^AR_WHERE='${server} \\(root@`),
+      );
     }
   });
 
@@ -184,10 +229,11 @@ describe("cloud servers: the host key is generated with the stack and pinned fro
       expect(userData).toContain("TEST-HOST-KEY");
       expect(userData).toMatch(/^ssh_genkeytypes: \[\]$/m);
       expect(unq(all.find((x) => x.name === `${server}-ready`)!.script)).toContain(`AR_HOST_KEY=${shq(pin)}`);
-      for (const x of all.filter((y) => y.kind === "remote" && y.name.startsWith(`${server}-`))) expect(x.where, x.name).toMatch(new RegExp(`${pin.split(" ")[1]!.replace(/[+/]/g, "\\$&")}$`));
+      for (const x of all.filter((y) => y.kind === "remote" && y.name.startsWith(`${server}-`)))
+        expect(x.where, x.name).toMatch(new RegExp(`${pin.split(" ")[1]!.replace(/[+/]/g, "\\$&")}$`));
       // The private half is a secret output of the key resource, never a plain input anywhere.
-      for (const other of recs.filter((x) => !x.name.endsWith("-server"))) expect(JSON.stringify(other.inputs), other.name).not.toContain("TEST-HOST-KEY");
+      for (const other of recs.filter((x) => !x.name.endsWith("-server")))
+        expect(JSON.stringify(other.inputs), other.name).not.toContain("TEST-HOST-KEY");
     }
   });
 });
-

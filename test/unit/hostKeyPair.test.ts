@@ -29,7 +29,9 @@ describe("ed25519 host key pairs in OpenSSH format", () => {
     const pub = new Uint8Array(32).fill(9);
     const a = encodeEd25519(seed, pub, "c", 42);
     expect(encodeEd25519(seed, pub, "c", 42)).toEqual(a);
-    expect(a.publicKey).toBe(`ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.from(pub)]).toString("base64")}`);
+    expect(a.publicKey).toBe(
+      `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.from(pub)]).toString("base64")}`,
+    );
     expect(a.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+\n-----END OPENSSH PRIVATE KEY-----\n$/);
   });
 

@@ -82,7 +82,10 @@ describe("the example team (marcus lead, olga senior mentoring nadia, wes, nadia
 
   test("keys: a visitor brings the same keys they use on their own server", () => {
     const keysOf = (server: string, human: string) =>
-      p.servers.find((s) => s.name === server)!.humans.find((h) => h.name === human)!.keys.map((k) => k.fingerprint);
+      p.servers
+        .find((s) => s.name === server)!
+        .humans.find((h) => h.name === human)!
+        .keys.map((k) => k.fingerprint);
     expect(keysOf("dev-wes", "marcus")).toEqual(keysOf("dev-marcus", "marcus"));
     expect(keysOf("dev-wes", "marcus")).not.toEqual(keysOf("dev-wes", "wes"));
   });

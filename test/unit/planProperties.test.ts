@@ -92,7 +92,9 @@ describe("planTeam properties", () => {
       .filter((s) => s.developers.some((d) => (d.mentees ?? []).length > 0))
       .chain((spec) => {
         const seniors = spec.developers.flatMap((d, i) => ((d.mentees ?? []).length > 0 ? [i] : []));
-        return fc.constantFrom(...seniors).chain((i) => fc.tuple(fc.constant(spec), fc.constant(i), fc.nat(spec.developers[i]!.mentees!.length - 1)));
+        return fc
+          .constantFrom(...seniors)
+          .chain((i) => fc.tuple(fc.constant(spec), fc.constant(i), fc.nat(spec.developers[i]!.mentees!.length - 1)));
       });
     fc.assert(
       fc.property(arb, ([spec, i, j]) => {
@@ -103,9 +105,15 @@ describe("planTeam properties", () => {
         const after = withoutSources(planOf({ ...spec, developers }));
 
         const key = (g: { server: string; human: string }) => `${g.server} ${g.human}`;
-        const gone = before.servers.flatMap((s) => s.grants).filter((g) => !after.servers.flatMap((s) => s.grants).some((h) => key(h) === key(g)));
-        const added = after.servers.flatMap((s) => s.grants).filter((g) => !before.servers.flatMap((s) => s.grants).some((h) => key(h) === key(g)));
-        expect(gone).toEqual([{ server: serverName(mentee), human: senior.name, target: agentUser(mentee), reason: "mentor", ioLog: true }]);
+        const gone = before.servers
+          .flatMap((s) => s.grants)
+          .filter((g) => !after.servers.flatMap((s) => s.grants).some((h) => key(h) === key(g)));
+        const added = after.servers
+          .flatMap((s) => s.grants)
+          .filter((g) => !before.servers.flatMap((s) => s.grants).some((h) => key(h) === key(g)));
+        expect(gone).toEqual([
+          { server: serverName(mentee), human: senior.name, target: agentUser(mentee), reason: "mentor", ioLog: true },
+        ]);
         expect(added).toEqual([]);
 
         // Everything else is unchanged: the same plan minus that grant, that visitor, that hop.

@@ -22,7 +22,10 @@ import { fixedKey } from "./teamYaml";
 const ROOT = path.join(__dirname, "..", "..");
 const plan = planTeam(loadTeamOrThrow(path.join(ROOT, "team.yaml")));
 const sshdStep = (conf: string, dropin = "00-agent-runtime.conf") =>
-  renderScript("sshd/apply.sh", { AR_CONTENT: conf, AR_ADMIN: "agent-runtime" }).replace("/sshd_config.d/00-agent-runtime.conf", `/sshd_config.d/${dropin}`);
+  renderScript("sshd/apply.sh", { AR_CONTENT: conf, AR_ADMIN: "agent-runtime" }).replace(
+    "/sshd_config.d/00-agent-runtime.conf",
+    `/sshd_config.d/${dropin}`,
+  );
 
 describe("the real renders pass every check", () => {
   test("sudoers files of every human on every server", () => {
@@ -121,14 +124,20 @@ describe("sudoers", () => {
   });
 
   test("a step whose content cannot be found is a violation", () => {
-    expect(checks.sudoersStepViolations("# agent-runtime: templates/sudoers/install.sh\necho hi\n")).toEqual(["sudoers step: the script does not set AR_CONTENT"]);
+    expect(checks.sudoersStepViolations("# agent-runtime: templates/sudoers/install.sh\necho hi\n")).toEqual([
+      "sudoers step: the script does not set AR_CONTENT",
+    ]);
   });
 });
 
 describe("agent limits", () => {
   const good = agentScript(plan.servers[0]!.agents[0]!);
   test.each([
-    ["CPUQuota unlimited", (s: string) => s.replace(/^AR_CPU_QUOTA='[^']*'/m, "AR_CPU_QUOTA='infinity'"), /CPUQuota "infinity" is not a percentage/],
+    [
+      "CPUQuota unlimited",
+      (s: string) => s.replace(/^AR_CPU_QUOTA='[^']*'/m, "AR_CPU_QUOTA='infinity'"),
+      /CPUQuota "infinity" is not a percentage/,
+    ],
     ["CPUQuota zero", (s: string) => s.replace(/^AR_CPU_QUOTA='[^']*'/m, "AR_CPU_QUOTA='0%'"), /CPUQuota "0%"/],
     ["MemoryMax missing", (s: string) => s.replace(/^AR_MEMORY_MAX='[^']*'\n/m, ""), /MemoryMax: the script does not set AR_MEMORY_MAX/],
     ["TasksMax infinity", (s: string) => s.replace(/^AR_TASKS_MAX='[^']*'/m, "AR_TASKS_MAX='infinity'"), /TasksMax "infinity"/],
@@ -153,11 +162,27 @@ describe("sshd", () => {
     ["root login", swap(/^PermitRootLogin no$/m, "PermitRootLogin prohibit-password"), /permitrootlogin must be "no"/],
     ["first value wins", `PasswordAuthentication yes\n${conf}`, /passwordauthentication must be "no".*got "yes"/],
     ["no DenyUsers", swap(/^DenyUsers .*$/m, ""), /DenyUsers must include \*-agent/],
-    ["forwarding into agents", swap(/(Match User \*-agent\n\s+)DisableForwarding yes/, "$1DisableForwarding no"), /must set disableforwarding yes \(got "no"\)/],
-    ["human keys from the home", swap(/AuthorizedKeysFile \/etc\/ssh\/agent-runtime\/authorized_keys\/%u/, "AuthorizedKeysFile .ssh/authorized_keys"), /agent-runtime-humans must set authorizedkeysfile/],
-    ["no human Match block", swap(/^Match Group agent-runtime-humans$/m, "Match Group nobody"), /no "Match Group agent-runtime-humans" block/],
+    [
+      "forwarding into agents",
+      swap(/(Match User \*-agent\n\s+)DisableForwarding yes/, "$1DisableForwarding no"),
+      /must set disableforwarding yes \(got "no"\)/,
+    ],
+    [
+      "human keys from the home",
+      swap(/AuthorizedKeysFile \/etc\/ssh\/agent-runtime\/authorized_keys\/%u/, "AuthorizedKeysFile .ssh/authorized_keys"),
+      /agent-runtime-humans must set authorizedkeysfile/,
+    ],
+    [
+      "no human Match block",
+      swap(/^Match Group agent-runtime-humans$/m, "Match Group nobody"),
+      /no "Match Group agent-runtime-humans" block/,
+    ],
     ["no agent Match block", swap(/^Match User \*-agent$/m, "Match User nobody"), /no "Match User \*-agent" block/],
-    ["a Match that loosens", `${conf}Match Address 10.0.0.0/8\n    PasswordAuthentication yes\n`, /"Match Address 10.0.0.0\/8" sets passwordauthentication yes/],
+    [
+      "a Match that loosens",
+      `${conf}Match Address 10.0.0.0/8\n    PasswordAuthentication yes\n`,
+      /"Match Address 10.0.0.0\/8" sets passwordauthentication yes/,
+    ],
   ])("%s", (_what, bad, message) => expect(checks.sshdStepViolations(sshdStep(bad)).join("\n")).toMatch(message));
 
   test("a drop-in that sorts after 50-cloud-init.conf", () => {
@@ -167,13 +192,32 @@ describe("sshd", () => {
 
 describe("firewalls open to the world (advisory)", () => {
   test.each([
-    ["hcloud:index/firewall:Firewall", { rules: [{ direction: "in", protocol: "tcp", port: "22", sourceIps: ["198.51.100.0/24", "0.0.0.0/0"] }] }, ["inbound tcp port 22 admits 0.0.0.0/0 (the whole internet)"]],
+    [
+      "hcloud:index/firewall:Firewall",
+      { rules: [{ direction: "in", protocol: "tcp", port: "22", sourceIps: ["198.51.100.0/24", "0.0.0.0/0"] }] },
+      ["inbound tcp port 22 admits 0.0.0.0/0 (the whole internet)"],
+    ],
     ["hcloud:index/firewall:Firewall", { rules: [{ direction: "out", protocol: "tcp", port: "any", destinationIps: ["0.0.0.0/0"] }] }, []],
-    ["aws:ec2/securityGroup:SecurityGroup", { ingress: [{ fromPort: 22, toPort: 22, cidrBlocks: ["198.51.100.0/24"], ipv6CidrBlocks: ["::/0"] }], egress: [{ cidrBlocks: ["0.0.0.0/0"] }] }, ["ingress port 22 admits ::/0 (the whole internet)"]],
+    [
+      "aws:ec2/securityGroup:SecurityGroup",
+      {
+        ingress: [{ fromPort: 22, toPort: 22, cidrBlocks: ["198.51.100.0/24"], ipv6CidrBlocks: ["::/0"] }],
+        egress: [{ cidrBlocks: ["0.0.0.0/0"] }],
+      },
+      ["ingress port 22 admits ::/0 (the whole internet)"],
+    ],
     ["aws:ec2/securityGroup:SecurityGroup", { ingress: [{ fromPort: 22, toPort: 22, cidrBlocks: ["198.51.100.0/24"] }] }, []],
-    ["aws:ec2/securityGroupRule:SecurityGroupRule", { type: "ingress", fromPort: 0, toPort: 65535, cidrBlocks: ["0.0.0.0/0"] }, ["ingress ports 0-65535 admits 0.0.0.0/0 (the whole internet)"]],
+    [
+      "aws:ec2/securityGroupRule:SecurityGroupRule",
+      { type: "ingress", fromPort: 0, toPort: 65535, cidrBlocks: ["0.0.0.0/0"] },
+      ["ingress ports 0-65535 admits 0.0.0.0/0 (the whole internet)"],
+    ],
     ["aws:ec2/securityGroupRule:SecurityGroupRule", { type: "egress", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }, []],
-    ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { fromPort: 2022, toPort: 2022, cidrIpv4: "0.0.0.0/0" }, ["ingress port 2022 admits 0.0.0.0/0 (the whole internet)"]],
+    [
+      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+      { fromPort: 2022, toPort: 2022, cidrIpv4: "0.0.0.0/0" },
+      ["ingress port 2022 admits 0.0.0.0/0 (the whole internet)"],
+    ],
   ])("%s %j", (type, props, want) => expect(checks.worldOpenIngress(type, props)).toEqual(want));
 });
 
@@ -223,6 +267,8 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy/an
     expect(out).toMatch(/^failed\n/);
     expect(out).toMatch(/\[mandatory\] {2}sudoers-agent-targets-only .*dev-wes-sudoers-marcus/);
     // The fault (src/render/faults.ts) breaks marcus's own rule to his own agent.
-    expect(out).toContain('dev-wes-sudoers-marcus: sudoers line 6 "marcus ALL=(marcus-agent NOPASSWD ALL": no runas list, so it runs as root');
+    expect(out).toContain(
+      'dev-wes-sudoers-marcus: sudoers line 6 "marcus ALL=(marcus-agent NOPASSWD ALL": no runas list, so it runs as root',
+    );
   }, 180_000);
 });

@@ -7,7 +7,16 @@ import { renderAgentAuditRules, renderEtCfg, runtimeRemoveScript, runtimeScript,
 import { fill, renderScript, shq } from "../../src/render/script";
 import { sshdDropIn, sshdRemoveScript, sshdScript } from "../../src/render/sshd";
 import { renderHumanSudoers, sudoersFiles, sudoersRemoveScript, sudoersRule, sudoersScript } from "../../src/render/sudoers";
-import { agentScript, authorizedKeys, hopConfigScript, hopHostsLines, hopKeyScript, hopRemoveScript, humanScript, removeScript } from "../../src/render/users";
+import {
+  agentScript,
+  authorizedKeys,
+  hopConfigScript,
+  hopHostsLines,
+  hopKeyScript,
+  hopRemoveScript,
+  humanScript,
+  removeScript,
+} from "../../src/render/users";
 import { loadTeamOrThrow } from "../../src/team/load";
 
 // Renders are pure: snapshot them, lint them, and check the properties that matter
@@ -15,7 +24,12 @@ import { loadTeamOrThrow } from "../../src/team/load";
 
 const plan = planTeam(loadTeamOrThrow("team.yaml"));
 const nadia = plan.servers.find((s) => s.name === "dev-nadia")!;
-const etRepo = { port: 2022, source: "apt-repo" as const, aptLine: "deb [signed-by=/etc/apt/keyrings/agent-runtime-et.asc] https://192.0.2.1/ ./", signingKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----" };
+const etRepo = {
+  port: 2022,
+  source: "apt-repo" as const,
+  aptLine: "deb [signed-by=/etc/apt/keyrings/agent-runtime-et.asc] https://192.0.2.1/ ./",
+  signingKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----",
+};
 
 const scripts: Record<string, string> = {
   human: humanScript("nadia", authorizedKeys(nadia.humans.find((h) => h.name === "nadia")!)),
@@ -28,12 +42,25 @@ const scripts: Record<string, string> = {
   adminRemove: adminRemoveScript("agent-runtime"),
   userRemove: removeScript("wes-agent"),
   sudoersRemove: sudoersRemoveScript("agent-runtime-user-marcus"),
-  pullArchives: renderScript("gate/pull-archives.sh", { AR_HOST: "192.0.2.10", AR_PORT: 22, AR_USER: "agent-runtime", AR_HOST_KEY: "", AR_DEST: "/tmp/archives/dev-wes" }),
+  pullArchives: renderScript("gate/pull-archives.sh", {
+    AR_HOST: "192.0.2.10",
+    AR_PORT: 22,
+    AR_USER: "agent-runtime",
+    AR_HOST_KEY: "",
+    AR_DEST: "/tmp/archives/dev-wes",
+  }),
   humanForwarding: humanScript("olga", "ssh-ed25519 AAAA olga", true),
   hopKey: hopKeyScript("marcus"),
   hopConfig: hopConfigScript("marcus", [{ name: "dev-wes", address: "192.0.2.10", port: 22, hostKey: "ssh-ed25519 AAAA" }]),
   hopRemove: hopRemoveScript("marcus"),
-  gate: renderScript("gate/wait-ssh.sh", { AR_HOST: "192.0.2.10", AR_PORT: 22, AR_USERS: "agent-runtime root", AR_HOST_KEY: "", AR_TRIES: 3, AR_WAIT: 1 }),
+  gate: renderScript("gate/wait-ssh.sh", {
+    AR_HOST: "192.0.2.10",
+    AR_PORT: 22,
+    AR_USERS: "agent-runtime root",
+    AR_HOST_KEY: "",
+    AR_TRIES: 3,
+    AR_WAIT: 1,
+  }),
   runtimeRemove: runtimeRemoveScript(),
 };
 
@@ -58,7 +85,9 @@ describe("rendered scripts", () => {
   test("variables are quoted so values cannot break out", () => {
     const evil = "x'; rm -rf / #";
     const text = renderScript("users/remove.sh", { AR_USER: evil });
-    const r = spawnSync("bash", ["-c", `${text.split("\n").find((l) => l.startsWith("AR_USER="))}; printf %s "$AR_USER"`], { encoding: "utf8" });
+    const r = spawnSync("bash", ["-c", `${text.split("\n").find((l) => l.startsWith("AR_USER="))}; printf %s "$AR_USER"`], {
+      encoding: "utf8",
+    });
     expect(r.stdout).toBe(evil);
     expect(shq("a'b")).toBe(`'a'\\''b'`);
   });
@@ -113,7 +142,13 @@ describe("sshd drop-in", () => {
   test("global settings come before the Match block (Match applies to the rest of the file)", () => {
     const lines = text.split("\n").filter((l) => l && !l.startsWith("#"));
     const match = lines.findIndex((l) => l.startsWith("Match "));
-    for (const k of ["PasswordAuthentication no", "PermitRootLogin no", "KbdInteractiveAuthentication no", "X11Forwarding no", "LogLevel VERBOSE"]) {
+    for (const k of [
+      "PasswordAuthentication no",
+      "PermitRootLogin no",
+      "KbdInteractiveAuthentication no",
+      "X11Forwarding no",
+      "LogLevel VERBOSE",
+    ]) {
       const i = lines.indexOf(k);
       expect(i, k).toBeGreaterThanOrEqual(0);
       expect(i, k).toBeLessThan(match);
@@ -128,7 +163,10 @@ describe("sshd drop-in", () => {
     expect(opt).toBeGreaterThan(0);
     expect(opt).toBeLessThan(humans);
     expect(lines[opt + 1]).toBe("    DisableForwarding no");
-    expect(lines.slice(humans + 1, humans + 3)).toEqual(["    AuthorizedKeysFile /etc/ssh/agent-runtime/authorized_keys/%u", "    DisableForwarding yes"]);
+    expect(lines.slice(humans + 1, humans + 3)).toEqual([
+      "    AuthorizedKeysFile /etc/ssh/agent-runtime/authorized_keys/%u",
+      "    DisableForwarding yes",
+    ]);
   });
 });
 
@@ -150,16 +188,25 @@ describe("runtime renders", () => {
     expect(renderEtCfg(2345)).toMatch(/^telemetry = 0$/m);
   });
   test("slice properties from limits", () => {
-    expect(sliceProperties({ cpu: 1.5, memory: "4G", memoryHigh: "3G", tasks: 512 })).toEqual({ CPUQuota: "150%", MemoryHigh: "3G", MemoryMax: "4G", TasksMax: "512" });
+    expect(sliceProperties({ cpu: 1.5, memory: "4G", memoryHigh: "3G", tasks: 512 })).toEqual({
+      CPUQuota: "150%",
+      MemoryHigh: "3G",
+      MemoryMax: "4G",
+      TasksMax: "512",
+    });
   });
   test("audit rules: watches and per-agent execve keys (strict render)", () => {
     expect(renderAuditWatches()).toMatchSnapshot();
-    const rules = renderAgentAuditRules("wes-agent", "wes").split("\n").filter((l) => l.startsWith("-"));
+    const rules = renderAgentAuditRules("wes-agent", "wes")
+      .split("\n")
+      .filter((l) => l.startsWith("-"));
     expect(rules).toEqual([
       "-a always,exit -F arch=b64 -S execve,execveat -F uid=wes-agent -k agent-exec-wes-agent",
       "-a always,exit -F arch=b32 -S execve,execveat -F uid=wes-agent -k agent-exec-wes-agent",
     ]);
-    for (const l of renderAuditWatches().split("\n").filter((x) => x.startsWith("-"))) {
+    for (const l of renderAuditWatches()
+      .split("\n")
+      .filter((x) => x.startsWith("-"))) {
       expect(l).toMatch(/^-w \/\S+ -p wa -k agent-runtime-[a-z]+$/);
     }
   });

@@ -20,7 +20,10 @@ execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", key
 /** What ssh would connect with: its `-G` output as lowercase key → value (identityfile: all of them). */
 function resolved(args: string[]): Record<string, string> {
   const out = execFileSync("ssh", ["-G", ...args, "someone@192.0.2.7"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  const lines = out.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)]);
+  const lines = out
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)]);
   const identities = lines.filter(([k]) => k === "identityfile").map(([, v]) => v);
   return { ...Object.fromEntries(lines), identityfile: identities.join(" ") };
 }
@@ -47,7 +50,10 @@ describe("sshClientOptions", () => {
   });
 
   test("port and connect timeout are the caller's", () => {
-    expect(resolved(sshClientOptions({ ...base, strict: true, port: 2222, connectTimeout: 5 }))).toMatchObject({ port: "2222", connecttimeout: "5" });
+    expect(resolved(sshClientOptions({ ...base, strict: true, port: 2222, connectTimeout: 5 }))).toMatchObject({
+      port: "2222",
+      connecttimeout: "5",
+    });
   });
 
   test("reads no config file: a ~/.ssh/config or /etc/ssh/ssh_config cannot add a ProxyCommand or an agent", () => {
@@ -112,20 +118,37 @@ describe("the host pool's ssh arguments", () => {
 
   test("are the shared options (pinned, 5 s connect) then user@address", () => {
     expect(sshArgs(host)).toEqual([
-      "-F", "none",
-      "-o", "StrictHostKeyChecking=yes",
-      "-o", "UserKnownHostsFile=/var/lib/agent-runtime/pools/test/known_hosts",
-      "-o", "GlobalKnownHostsFile=/dev/null",
-      "-o", "BatchMode=yes",
-      "-o", "ConnectTimeout=5",
-      "-o", "IdentitiesOnly=yes",
-      "-o", "IdentityAgent=none",
-      "-o", "LogLevel=ERROR",
-      "-i", "/var/lib/agent-runtime/pools/test/id_ed25519",
-      "-p", "22",
+      "-F",
+      "none",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      "UserKnownHostsFile=/var/lib/agent-runtime/pools/test/known_hosts",
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=5",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-o",
+      "IdentityAgent=none",
+      "-o",
+      "LogLevel=ERROR",
+      "-i",
+      "/var/lib/agent-runtime/pools/test/id_ed25519",
+      "-p",
+      "22",
       "root@10.213.2.10",
     ]);
-    expect(sshArgs(host, { user: "nadia", keyPath: "/keys/nadia" }).slice(-5)).toEqual(["-i", "/keys/nadia", "-p", "22", "nadia@10.213.2.10"]);
+    expect(sshArgs(host, { user: "nadia", keyPath: "/keys/nadia" }).slice(-5)).toEqual([
+      "-i",
+      "/keys/nadia",
+      "-p",
+      "22",
+      "nadia@10.213.2.10",
+    ]);
   });
 
   test("refuse a host name (it would send DNS queries off the machine)", () => {

@@ -43,7 +43,11 @@ describe("defaults", () => {
   test.each([
     ["built-in limits", {}, { cpu: 4, memory: "8G", memoryHigh: "7372M", tasks: 4096 }],
     ["defaults.limits", { limits: { cpu: 6, memory: "12G", tasks: 2048 } }, { cpu: 6, memory: "12G", memoryHigh: "11059M", tasks: 2048 }],
-    ["explicit memoryHigh is kept", { limits: { cpu: 6, memory: "12G", memoryHigh: "10G", tasks: 4096 } }, { cpu: 6, memory: "12G", memoryHigh: "10G", tasks: 4096 }],
+    [
+      "explicit memoryHigh is kept",
+      { limits: { cpu: 6, memory: "12G", memoryHigh: "10G", tasks: 4096 } },
+      { cpu: 6, memory: "12G", memoryHigh: "10G", tasks: 4096 },
+    ],
   ])("limits: %s", (_, defaults, limits) => {
     expect(person(load({ team: "acme", defaults, developers: [wes()] })).limits).toStrictEqual(limits);
   });
@@ -78,7 +82,12 @@ describe("per-developer overrides", () => {
     limits: { cpu: 6, memory: "12G", tasks: 4096 },
   };
   test.each<[string, Partial<DevSpec>, Record<string, unknown>, Record<string, unknown>]>([
-    ["nothing overridden", {}, { provider: "hcloud", serverType: "cpx51", image: "ubuntu-24.04", location: "nbg1" }, { cpu: 6, memory: "12G", memoryHigh: "11059M", tasks: 4096 }],
+    [
+      "nothing overridden",
+      {},
+      { provider: "hcloud", serverType: "cpx51", image: "ubuntu-24.04", location: "nbg1" },
+      { cpu: 6, memory: "12G", memoryHigh: "11059M", tasks: 4096 },
+    ],
     [
       "serverType and memory",
       { server: { serverType: "cpx31" }, limits: { memory: "16G" } },
@@ -109,7 +118,12 @@ describe("per-developer overrides", () => {
 
 describe("existing servers", () => {
   test.each<[string, Record<string, unknown> | undefined, Record<string, unknown>, Record<string, unknown>]>([
-    ["host and hostKey only", undefined, { provider: "existing", host: "203.0.113.7", hostKey: HOST_KEY }, { port: 22, adminUser: "root", host: "203.0.113.7" }],
+    [
+      "host and hostKey only",
+      undefined,
+      { provider: "existing", host: "203.0.113.7", hostKey: HOST_KEY },
+      { port: 22, adminUser: "root", host: "203.0.113.7" },
+    ],
     [
       "defaults.server.existing for port and adminUser",
       { server: { existing: { port: 2222, adminUser: "admin" } } },
@@ -224,7 +238,9 @@ describe("adminUser and people's names", () => {
   };
 
   test("an adminUser that is nobody's name is fine", () => {
-    expect(errorsOf({ team: "acme", defaults: { server: { existing: { adminUser: "ops" } } }, developers: [wes({ server: existing() })] })).toEqual([]);
+    expect(
+      errorsOf({ team: "acme", defaults: { server: { existing: { adminUser: "ops" } } }, developers: [wes({ server: existing() })] }),
+    ).toEqual([]);
   });
 
   test("one error per person, naming every place that uses their name as adminUser", () => {
@@ -243,7 +259,10 @@ describe("adminUser and people's names", () => {
   });
 
   test("a reserved name that is also adminUser is reported once, as reserved", () => {
-    const errors = errorsOf({ team: "acme", developers: [wes({ server: existing({ adminUser: "ubuntu" }) }), { name: "ubuntu", keys: [fixedKey(2)] }] });
+    const errors = errorsOf({
+      team: "acme",
+      developers: [wes({ server: existing({ adminUser: "ubuntu" }) }), { name: "ubuntu", keys: [fixedKey(2)] }],
+    });
     expect(errors).toEqual([expect.stringContaining('developers[1].name: "ubuntu" is reserved')]);
   });
 });

@@ -90,7 +90,10 @@ export const arbTeamSpec: fc.Arbitrary<TeamSpec> = fc
       }),
       menteePicks: fc.array(fc.shuffledSubarray(names), { minLength: names.length, maxLength: names.length }),
       keyCounts: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: names.length, maxLength: names.length }),
-      forwarding: fc.array(fc.constantFrom<boolean | undefined>(undefined, false, true), { minLength: names.length, maxLength: names.length }),
+      forwarding: fc.array(fc.constantFrom<boolean | undefined>(undefined, false, true), {
+        minLength: names.length,
+        maxLength: names.length,
+      }),
       keys: fc.uniqueArray(arbKeyBytes, {
         minLength: 2 * names.length,
         maxLength: 2 * names.length,

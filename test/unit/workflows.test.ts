@@ -30,21 +30,34 @@ function brokenCopy(from: string | RegExp, to: string): string {
 }
 
 describe("actionlint", () => {
-  test("the repository's workflows pass", () => {
-    const r = lint();
-    expect(r.stdout + r.stderr).not.toMatch(/\.yml:\d+:\d+:/);
-    expect(r.status).toBe(0);
-  }, BUILD_TIMEOUT);
+  test(
+    "the repository's workflows pass",
+    () => {
+      const r = lint();
+      expect(r.stdout + r.stderr).not.toMatch(/\.yml:\d+:\d+:/);
+      expect(r.status).toBe(0);
+    },
+    BUILD_TIMEOUT,
+  );
 
   test.each([
     ["an expression typo", "${{ github.base_ref }}", "${{ github.base_reff }}", /property "base_reff" is not defined/],
     ["a shell syntax error in run:", "            exit 1\n          fi", "            exit 1\n", /shellcheck reported issue/],
-    ["an unknown job key", "    runs-on: ubuntu-24.04\n    timeout-minutes: 15", "    runs-onn: ubuntu-24.04\n    timeout-minutes: 15", /unexpected key "runs-onn"/],
-  ])("a copy with %s is rejected", (_what, from, to, message) => {
-    const r = lint(brokenCopy(from, to));
-    expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(message);
-  }, BUILD_TIMEOUT);
+    [
+      "an unknown job key",
+      "    runs-on: ubuntu-24.04\n    timeout-minutes: 15",
+      "    runs-onn: ubuntu-24.04\n    timeout-minutes: 15",
+      /unexpected key "runs-onn"/,
+    ],
+  ])(
+    "a copy with %s is rejected",
+    (_what, from, to, message) => {
+      const r = lint(brokenCopy(from, to));
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(message);
+    },
+    BUILD_TIMEOUT,
+  );
 });
 
 describe("what the workflow does", () => {
@@ -60,7 +73,9 @@ describe("what the workflow does", () => {
   const diffSteps = wf.jobs["access-diff"]!.steps;
 
   test("runs on pull requests touching team.yaml or the program", () => {
-    expect(wf.on.pull_request.paths).toEqual(expect.arrayContaining(["team.yaml", "index.ts", "components/**", "src/**", "templates/**", "policy/**"]));
+    expect(wf.on.pull_request.paths).toEqual(
+      expect.arrayContaining(["team.yaml", "index.ts", "components/**", "src/**", "templates/**", "policy/**"]),
+    );
     expect(wf.permissions).toEqual({ contents: "read", "pull-requests": "write" });
   });
 
@@ -104,11 +119,22 @@ describe("what the workflow does", () => {
   // the approval-gated environment; a job outside it may use the automatic GITHUB_TOKEN only.
   const STACK_SECRETS = ["PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "HCLOUD_TOKEN"];
   /** Secrets named (secrets.X, secrets['X'], or the whole context) in a piece of the workflow. */
-  const secretsIn = (x: unknown) => [...JSON.stringify(x ?? {}).matchAll(/\bsecrets\b(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\s*\[\s*\\?["']([^"'\\]+))?/g)].map((m) => m[1] ?? m[2] ?? "(all secrets)");
+  const secretsIn = (x: unknown) =>
+    [...JSON.stringify(x ?? {}).matchAll(/\bsecrets\b(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\s*\[\s*\\?["']([^"'\\]+))?/g)].map(
+      (m) => m[1] ?? m[2] ?? "(all secrets)",
+    );
   /** [job, secret] for every secret other than GITHUB_TOKEN that a job without an environment could read. */
   const ungated = (w: Workflow) => [
-    ...secretsIn(w.env).filter((x) => x !== "GITHUB_TOKEN").map((x) => ["(workflow env)", x]),
-    ...Object.entries(w.jobs).flatMap(([name, job]) => (job.environment ? [] : secretsIn(job).filter((x) => x !== "GITHUB_TOKEN").map((x) => [name, x]))),
+    ...secretsIn(w.env)
+      .filter((x) => x !== "GITHUB_TOKEN")
+      .map((x) => ["(workflow env)", x]),
+    ...Object.entries(w.jobs).flatMap(([name, job]) =>
+      job.environment
+        ? []
+        : secretsIn(job)
+            .filter((x) => x !== "GITHUB_TOKEN")
+            .map((x) => [name, x]),
+    ),
   ];
 
   test("the preview job runs in the approval-gated environment agent-runtime-preview, with the stack's secrets", () => {
