@@ -149,17 +149,15 @@ export class DevServer extends pulumi.ComponentResource {
   /** Offboarding archives outlive the server: on delete, copy them to archiveDir. Every
    *  user step depends on this one, so it is deleted after them and before the machine. */
   private keepArchives(name: string, args: DevServerArgs, adminUser: string, admin: pulumi.Resource): pulumi.Resource {
-    const undo = pulumi
-      .all([this.address, this.hostKey])
-      .apply(([address, hostKey]) =>
-        renderScript("gate/pull-archives.sh", {
-          AR_HOST: address,
-          AR_PORT: this.port,
-          AR_USER: adminUser,
-          AR_HOST_KEY: hostKey,
-          AR_DEST: `${args.archiveDir}/${name}`,
-        }),
-      );
+    const undo = pulumi.all([this.address, this.hostKey]).apply(([address, hostKey]) =>
+      renderScript("gate/pull-archives.sh", {
+        AR_HOST: address,
+        AR_PORT: this.port,
+        AR_USER: adminUser,
+        AR_HOST_KEY: hostKey,
+        AR_DEST: `${args.archiveDir}/${name}`,
+      }),
+    );
     return localScript(`${name}-archives`, { script: "", undo, executor: args.executor }, { parent: this, dependsOn: [admin] });
   }
 
