@@ -90,6 +90,9 @@ describe.sequential("lifecycle on real hosts", () => {
       "loglevel VERBOSE",
       "maxauthtries 10",
       "pubkeyauthentication yes",
+      // Keys only from the root-owned file; no forwarding (wes has no `forwarding: true`).
+      "authorizedkeysfile /etc/ssh/agent-runtime/authorized_keys/%u",
+      "disableforwarding yes",
     ]) {
       expect(eff.split("\n")).toContain(line);
     }
