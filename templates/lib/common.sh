@@ -139,7 +139,7 @@ stop_user() {
   loginctl disable-linger "$user" 2>/dev/null || true
   loginctl terminate-user "$user" 2>/dev/null || true
   systemctl stop "user@$uid.service" 2>/dev/null || true
-  systemctl stop "agent-runtime-$user-as-*.scope" 2>/dev/null || true
+  systemctl stop "agent-runtime:$user:*.scope" 2>/dev/null || true
   for f in /proc/[0-9]*/loginuid; do
     pid=${f#/proc/}
     pid=${pid%/loginuid}

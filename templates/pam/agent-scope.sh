@@ -5,7 +5,8 @@
 # a transient scope in that agent user's user-<uid>.slice, so the command and every
 # child it leaves behind run under the agent's CPU/memory/task limits, and waits until
 # the kernel shows the move: without the wait the command could start outside. The
-# scope is named after the caller (agent-runtime-<caller>-as-<agent>-<pid>.scope), so
+# scope is named after the caller (agent-runtime:<caller>:<agent>:<pid>.scope; a colon
+# never occurs in a user name, so no name can be mistaken for another), so
 # offboarding the caller can stop what they started. Failing here fails the session.
 set -eu
 [ "${PAM_TYPE:-}" = open_session ] || exit 0
@@ -15,7 +16,7 @@ pid=$PPID
 slice="user-$uid.slice"
 if grep -q "/$slice/" "/proc/$pid/cgroup"; then exit 0; fi
 by=$(printf '%s' "${PAM_RUSER:-unknown}" | tr -c 'a-z0-9_-' '_')
-unit="agent-runtime-$by-as-$PAM_USER-$pid.scope"
+unit="agent-runtime:$by:$PAM_USER:$pid.scope"
 busctl call --quiet org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager \
   StartTransientUnit 'ssa(sv)a(sa(sv))' "$unit" fail 3 \
   PIDs au 1 "$pid" Slice s "$slice" CollectMode s inactive-or-failed 0

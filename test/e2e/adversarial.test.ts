@@ -245,8 +245,8 @@ describe.sequential("red team: managed users against the provisioner", () => {
     for (const n of [1001, 1002, 1003, 1004, 1005, 1006, 1007]) {
       expect(await cgroupOf("dev-wes", `sleep ${n}$`), `sleep ${n}`).toMatch(inSlice);
     }
-    expect(await cgroupOf("dev-wes", "^sleep 1001$")).toMatch(/agent-runtime-wes-as-wes-agent-\d+\.scope$/m);
-    expect(await cgroupOf("dev-wes", "^sleep 1007$")).toMatch(/agent-runtime-marcus-as-wes-agent-\d+\.scope$/m);
+    expect(await cgroupOf("dev-wes", "^sleep 1001$")).toMatch(/agent-runtime:wes:wes-agent:\d+\.scope$/m);
+    expect(await cgroupOf("dev-wes", "^sleep 1007$")).toMatch(/agent-runtime:marcus:wes-agent:\d+\.scope$/m);
     expect(await cgroupOf("dev-wes", "sleep 1006$")).toMatch(new RegExp(`/user@${uid}\\.service/.*planted-by-wes\\.service$`, "m"));
     // The managed sudo hook never touches sessions of other targets.
     expect(await asRoot(env, "dev-wes", "cat /proc/self/cgroup")).not.toMatch(inSlice);

@@ -121,7 +121,7 @@ describe.sequential("runtime on real hosts", () => {
     expect(plain.code, plain.stderr).toBe(0);
     const otherPid = (await asRoot(env, WES, "pgrep -u wes-agent -f 'tmux -L other'")).trim();
     const other = await asRoot(env, WES, `cat /proc/${otherPid}/cgroup`);
-    expect(other).toMatch(new RegExp(`/user\\.slice/user-${agentUid}\\.slice/agent-runtime-wes-as-wes-agent-\\d+\\.scope$`, "m"));
+    expect(other).toMatch(new RegExp(`/user\\.slice/user-${agentUid}\\.slice/agent-runtime:wes:wes-agent:\\d+\\.scope$`, "m"));
     expect(other).not.toContain(`user-${wesUid}.slice`);
     await asRoot(env, WES, "sudo -n -u wes-agent tmux -L other kill-server");
   });
