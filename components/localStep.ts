@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { runWithStdin } from "../src/childProcess";
 
 // A script run where `pulumi up` runs, for the "ssh" executor (the "command" executor
 // uses @pulumi/command's local.Command for the same scripts). Only `undo` is used today:
@@ -25,17 +26,7 @@ interface Props {
 // serialized into the stack state and runs in a separate process.
 async function runLocal(text: string, environment: Record<string, string> = {}): Promise<string> {
   if (!text) return "";
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { spawn } = require("node:child_process") as typeof import("node:child_process");
-  const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-    const child = spawn("bash", ["-s"], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...environment } });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d));
-    child.stderr.on("data", (d: Buffer) => (err += d));
-    child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-    child.stdin.end(text);
-  });
+  const r = await runWithStdin("bash", ["-s"], text, environment);
   if (r.code !== 0) throw new Error(`local step: exit ${r.code}: ${r.err.trim() || r.out.trim()}`);
   return r.out;
 }

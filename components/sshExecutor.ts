@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { runWithStdin } from "../src/childProcess";
 import { knownHostsPattern, sshClientOptions } from "../src/ssh/clientOptions";
 
 // The "ssh" executor: the same rendered scripts and the same create / update / replace /
@@ -49,7 +50,6 @@ interface Props {
 // serialized into the stack state and runs in a separate process.
 async function runOverSsh(p: Props, script: string): Promise<string> {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { spawn } = require("node:child_process") as typeof import("node:child_process");
   const fs = require("node:fs") as typeof import("node:fs");
   const os = require("node:os") as typeof import("node:os");
   const path = require("node:path") as typeof import("node:path");
@@ -64,15 +64,7 @@ async function runOverSsh(p: Props, script: string): Promise<string> {
     ];
     let last = "";
     for (let attempt = 1; attempt <= (p.tries ?? 3); attempt++) {
-      const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-        const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (d: Buffer) => (out += d));
-        child.stderr.on("data", (d: Buffer) => (err += d));
-        child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-        child.stdin.end(script);
-      });
+      const r = await runWithStdin("ssh", args, script);
       if (r.code === 0) return r.out;
       last = `${p.user}@${p.host}:${p.port}: exit ${r.code}: ${r.err.trim() || r.out.trim()}`;
       if (/Host key verification failed|IDENTIFICATION HAS CHANGED/.test(r.err)) {

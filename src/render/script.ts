@@ -21,7 +21,7 @@ export function shq(value: string): string {
 /** Variables passed to a script; names must be shell identifiers. */
 export type ScriptVars = Record<string, string | number>;
 
-/** The full text of templates/<name> with its variables and the shared helpers. */
+/** The full text of templates/<name> with its variables and the shared helpers (plus the ssh client for gate/ scripts). */
 export function renderScript(name: string, vars: ScriptVars): string {
   const assigns = Object.entries(vars).map(([k, v]) => {
     if (!/^AR_[A-Z0-9_]+$/.test(k)) throw new Error(`script variable "${k}" must look like AR_NAME`);
@@ -34,6 +34,8 @@ export function renderScript(name: string, vars: ScriptVars): string {
     "umask 022",
     ...assigns,
     template("lib/common.sh").trimEnd(),
+    // Scripts in gate/ run where `pulumi up` runs and reach the server with ssh.
+    ...(name.startsWith("gate/") ? [template("lib/ssh-client.sh").trimEnd()] : []),
     template(name).trimEnd(),
     "",
   ].join("\n");

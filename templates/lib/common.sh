@@ -154,11 +154,10 @@ stop_user() {
   return 0
 }
 
-# remove_user NAME — stop everything the user runs, then delete the account. userdel
-# refuses while a process is still exiting, so retry (bounded).
-remove_user() {
+# delete_account NAME — delete a stopped account and its mark. userdel refuses while a
+# process is still exiting, so retry (bounded).
+delete_account() {
   local user=$1
-  stop_user "$user"
   for _ in $(seq 1 20); do
     userdel "$user" 2>/dev/null && break
     pkill -KILL -u "$user" 2>/dev/null || true
@@ -166,6 +165,12 @@ remove_user() {
   done
   if id -u "$user" >/dev/null 2>&1; then userdel "$user"; fi # the last try reports why
   rm -f "$MARK_DIR/$user"
+}
+
+# remove_user NAME — stop everything the user runs, then delete the account.
+remove_user() {
+  stop_user "$1"
+  delete_account "$1"
 }
 
 # agent_persistence AGENT — what AGENT has set up to run by itself: crontab, at jobs,
@@ -186,25 +191,11 @@ agent_persistence() {
   echo "$agent: crontab ${cron}; at jobs ${at}; user unit files ${files:-none}; running user units ${running:-none}"
 }
 
-# --- the provisioner's ssh client, for scripts that run where `pulumi up` runs --------
-# ssh_setup DIR HOST PORT HOSTKEY — the key (AR_KEY_PATH, or AR_KEY written into DIR)
-# and the pinned host key (DIR/known) as the array SSH_OPTS; without a pin the first key
-# seen is accepted (and any other refused). The TypeScript twin is src/ssh/clientOptions.ts.
-ssh_setup() {
-  local dir=$1 host=$2 port=$3 hostkey=$4 key=${AR_KEY_PATH:-} strict=accept-new pattern=$2
-  if [[ -z $key ]]; then
-    key=$dir/key
-    printf '%s\n' "${AR_KEY:?no AR_KEY_PATH or AR_KEY}" > "$key"
-    chmod 0600 "$key"
-  fi
-  [[ $port == 22 ]] || pattern="[$host]:$port"
-  : > "$dir/known"
-  if [[ -n $hostkey ]]; then
-    printf '%s %s\n' "$pattern" "$hostkey" > "$dir/known"
-    strict=yes
-  fi
-  # -n: these scripts are themselves read from stdin (bash -s), which ssh would swallow.
-  # shellcheck disable=SC2034 # used by the caller
-  SSH_OPTS=(-n -F none -o "StrictHostKeyChecking=$strict" -o "UserKnownHostsFile=$dir/known" -o GlobalKnownHostsFile=/dev/null
-    -o BatchMode=yes -o ConnectTimeout=10 -o IdentitiesOnly=yes -o IdentityAgent=none -o LogLevel=ERROR -i "$key" -p "$port")
+# sudoers_targets FILE — the agent users the rules in a sudoers.d FILE reach, sorted.
+sudoers_targets() { sed -n 's/^[a-z_][a-z0-9_-]* ALL=(\([a-z0-9_-]*-agent\)) .*/\1/p' "$1" | sort -u; }
+
+# report_revoked AGENT… — one "revoked:" line per agent user someone no longer reaches.
+report_revoked() {
+  local agent
+  for agent in "$@"; do echo "revoked: $(agent_persistence "$agent")"; done
 }

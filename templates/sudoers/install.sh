@@ -19,14 +19,12 @@ if [[ -f $target ]] && cmp -s "$tmp" "$target"; then
   echo "sudoers $AR_FILE: unchanged"
   exit 0
 fi
-targets() { sed -n 's/^[a-z_][a-z0-9_-]* ALL=(\([a-z0-9_-]*-agent\)) .*/\1/p' "$1" | sort -u; }
 if [[ -f $target ]]; then
   backup=$(mktemp "/etc/sudoers.d/.$AR_FILE.bak.XXXXXX")
   cp -p "$target" "$backup"
   # Agent users this file no longer reaches: show what they run by themselves.
-  while read -r agent; do
-    [[ -n $agent ]] && echo "revoked: $(agent_persistence "$agent")"
-  done < <(comm -23 <(targets "$target") <(targets "$tmp"))
+  mapfile -t dropped < <(comm -23 <(sudoers_targets "$target") <(sudoers_targets "$tmp"))
+  report_revoked "${dropped[@]}"
 fi
 mv -f "$tmp" "$target"
 if ! out=$(visudo -c 2>&1); then

@@ -5,9 +5,8 @@
 AR_STEP="sudoers-remove $AR_FILE"
 target=/etc/sudoers.d/$AR_FILE
 if [[ -f $target ]]; then
-  while read -r agent; do
-    [[ -n $agent ]] && echo "revoked: $(agent_persistence "$agent")"
-  done < <(sed -n 's/^[a-z_][a-z0-9_-]* ALL=(\([a-z0-9_-]*-agent\)) .*/\1/p' "$target" | sort -u)
+  mapfile -t reached < <(sudoers_targets "$target")
+  report_revoked "${reached[@]}"
 fi
 rm -f "$target"
 echo "removed $target"

@@ -81,7 +81,7 @@ chmod 0600 "$archive"
 log "archived $home and sudo I/O logs to $archive${note:+ ($note)}"
 
 # 5. Delete.
-remove_user "$AR_USER"
+delete_account "$AR_USER" # stopped in step 2
 if [[ -d $home && ! -L $home ]]; then rm -rf --one-file-system -- "$home"; fi
 rm -rf -- "/var/log/sudo-io/$AR_USER"
 rm -f "/etc/audit/rules.d/60-agent-runtime-$AR_USER.rules"
