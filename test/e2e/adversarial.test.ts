@@ -298,6 +298,15 @@ describe.sequential("red team: managed users against the provisioner", () => {
       "cd ~ && truncate -s 100G sparse && ln -s /etc/shadow shadow-link && touch /tmp/agent-drop /var/tmp/agent-drop /dev/shm/agent-drop && mkdir -p ~/.config/systemd/user && printf '[Service]\\nExecStart=/bin/sleep 2002\\n[Install]\\nWantedBy=default.target\\n' > ~/.config/systemd/user/persist.service && echo planted",
     );
     expect(planted.stdout, planted.stderr).toBe("planted\n");
+    // Links for root's deletes to follow: a linked directory in the home (removed with
+    // the home), and links it owns in /tmp (removed with the agent's /tmp files).
+    const linked = await asAgent(
+      "wes",
+      "ln -s /etc/cron.d ~/cron-link && ln -s /etc/cron.d /tmp/agent-cron-link && mkdir /tmp/agent-dir && ln -s /root /tmp/agent-dir/root-link && echo linked",
+    );
+    expect(linked.stdout, linked.stderr).toBe("linked\n");
+    const targets = "stat -c '%n %U:%G %a %h' /etc/cron.d /etc/cron.d/* /root /etc/shadow";
+    const targetsBefore = await asRoot(env, "dev-wes", targets);
     // The kernel refuses hard links to files the agent doesn't own (fs.protected_hardlinks).
     const hard = await asAgent("wes", "ln /etc/shadow ~/shadow-hard");
     expect(hard.code).not.toBe(0);
@@ -330,6 +339,9 @@ describe.sequential("red team: managed users against the provisioner", () => {
     expect(await root("ls -A /var/spool/cron/crontabs/ /var/lib/systemd/linger/ | grep -v :$ | grep . || echo empty")).toBe("empty\n");
     expect(await root('ls /tmp/agent-drop /var/tmp/agent-drop /dev/shm/agent-drop 2>&1 | grep -c "No such"')).toBe("3\n");
     expect(await root("grep -c wes-agent /etc/cron.deny /etc/at.deny || true")).toBe("/etc/cron.deny:0\n/etc/at.deny:0\n");
+    // Root's deletes removed the links, never what they point at.
+    expect(await root(targets)).toBe(targetsBefore);
+    expect(await root("ls -d /tmp/agent-cron-link /tmp/agent-dir 2>&1 | grep -c 'No such'")).toBe("2\n");
     // Archives were pulled to the machine running Pulumi before the server's steps went.
     const pulled = readdirSync(path.join(env.dir, "archives", "dev-wes"));
     const agentArchive = pulled.find((f) => /^wes-agent-\d{8}T\d{6}Z\.tar\.gz$/.test(f));
@@ -423,5 +435,24 @@ describe.sequential("red team: managed users against the provisioner", () => {
       expect(r.ok, line).toBe(false);
       if (!r.ok) expect(r.errors.map(formatError).join("\n"), line).toMatch(/defaults\.et\.aptLine/);
     }
+  });
+
+  test("a home over the archive size limit: the archive is cut at the limit and says so", async () => {
+    // Incompressible data, more than the limit this test sets (1 MB instead of 2048).
+    const big = await asAgent("marcus", "head -c 3M /dev/urandom > ~/big && echo big");
+    expect(big.stdout, big.stderr).toBe("big\n");
+    const marcus = env.hosts.find((h) => h.name === "dev-marcus")!;
+    const script = renderScript("users/remove.sh", { AR_USER: "marcus-agent", AR_ARCHIVE_MAX_MB: 1, AR_ARCHIVE_TIMEOUT: 120 });
+    const r = await sshExec(marcus, "sudo -n bash -s", { user: ADMIN, input: script });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^removed marcus-agent \(archive: \/var\/backups\/agent-runtime\/marcus-agent-\d{8}T\d{6}Z\.TRUNCATED\.tar\.gz, TRUNCATED: cut at 1 MB \(archive size limit\)\)$/m,
+    );
+    const archive = /archive: (\S+\.TRUNCATED\.tar\.gz)/.exec(r.stdout)![1]!;
+    expect(await asRoot(env, "dev-marcus", `tar -xzOf ${archive} ./MANIFEST`)).toMatch(
+      /home\.tar: .* — TRUNCATED: cut at 1 MB \(archive size limit\)/,
+    );
+    expect(await asRoot(env, "dev-marcus", `tar -xzOf ${archive} ./home.tar | wc -c`)).toBe(`${1024 * 1024}\n`);
+    expect(await asRoot(env, "dev-marcus", "getent passwd marcus-agent || echo gone")).toBe("gone\n");
   });
 });
