@@ -5,6 +5,7 @@ import type { Executor } from "./components/executor";
 import { allGrants, planTeam } from "./src/plan/access";
 import { publicKeyOfPrivate } from "./src/team/adminKey";
 import type { Faults } from "./src/render/faults";
+import { buildAgentctl } from "./src/agentctl/build";
 import { ARCHIVE_DIR_DEFAULT } from "./src/team/defaults";
 import { loadTeamOrThrow } from "./src/team/load";
 
@@ -44,6 +45,8 @@ const runtime = new AgentRuntime(team.name, {
   et: team.et,
   allowFrom: team.allowFrom,
   archiveDir,
+  // Built on every run from this checkout (never committed); the step is keyed on its hash.
+  agentctl: buildAgentctl(),
   faults: config.getObject<Faults>("testFaults"),
 });
 

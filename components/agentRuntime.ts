@@ -6,7 +6,7 @@ import { hcloudLabelValue, MANAGED_BY } from "../src/render/cloud";
 import { createHcloudAdminKey } from "./cloudHost";
 import type { Faults } from "../src/render/faults";
 import { DevServer, type AdminCredentials } from "./devServer";
-import { ExecutorLock, type Executor } from "./executor";
+import { ExecutorLock, type Executor, type Payload } from "./executor";
 import { ServerAccess } from "./serverAccess";
 
 export interface AgentRuntimeArgs {
@@ -22,6 +22,8 @@ export interface AgentRuntimeArgs {
   readonly faults?: Faults;
   /** Where offboarding archives are copied (absolute path; see DevServerArgs.archiveDir). */
   readonly archiveDir: string;
+  /** agentctl's bundle (src/agentctl/build.ts), installed on every server. */
+  readonly agentctl: Payload;
 }
 
 /** What a person needs per server: its address and ready-to-paste client config. */
@@ -87,6 +89,7 @@ export class AgentRuntime extends pulumi.ComponentResource {
             allowFrom: args.allowFrom,
             faults: args.faults,
             archiveDir: args.archiveDir,
+            agentctl: args.agentctl,
             hcloudSshKeyId: hcloudKey?.id,
           },
           { parent: this },

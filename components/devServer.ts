@@ -7,7 +7,8 @@ import { renderScript } from "../src/render/script";
 import type { SshdSettings } from "../src/render/sshd";
 import type { EtSettings } from "../src/team/model";
 import { createCloudHost } from "./cloudHost";
-import { localScript, remoteScript, type Connection, type Executor } from "./executor";
+import { agentctlRemoveScript, agentctlScript } from "../src/render/agentctl";
+import { localScript, remoteScript, type Connection, type Executor, type Payload } from "./executor";
 import { installRuntime } from "./runtime";
 import { hardenSshd } from "./sshd";
 
@@ -41,12 +42,14 @@ export interface DevServerArgs {
   /** Where offboarding archives are copied before this server's steps (and, for cloud
    *  servers, the machine) are deleted: `<archiveDir>/<server>/`. Absolute path. */
   readonly archiveDir: string;
+  /** agentctl's bundle (src/agentctl/build.ts): sent with the agentctl step, keyed on its hash. */
+  readonly agentctl: Payload;
 }
 
 /**
  * One developer's dev server: the machine (cloud VM or an existing host), a readiness
- * gate, the provisioner's admin account, the runtime (tmux, et, auditd, launcher) and
- * hardened sshd, the audit trail and the archive pull. Who may do what on it is its own
+ * gate, the provisioner's admin account, the runtime (tmux, et, auditd, node) and
+ * hardened sshd, the audit trail, agentctl and the archive pull. Who may do what on it is its own
  * component, ServerAccess (serverAccess.ts), whose steps wait for `base`.
  */
 export class DevServer extends pulumi.ComponentResource {
@@ -98,8 +101,21 @@ export class DevServer extends pulumi.ComponentResource {
       { connection: this.connection, script: auditScript(), undo: auditUndoScript() },
       { parent: this, dependsOn: [runtime] },
     );
+    // agentctl after the runtime (which installs node); its own step, so a new bundle
+    // re-runs only this one.
+    const agentctl = remoteScript(
+      `${name}-agentctl`,
+      {
+        connection: this.connection,
+        script: agentctlScript(name, args.agentctl.sha256),
+        undo: agentctlRemoveScript(),
+        payload: args.agentctl,
+        summary: `agentctl bundle sha256 ${args.agentctl.sha256.slice(0, 16)}`,
+      },
+      { parent: this, dependsOn: [runtime] },
+    );
     const archives = this.keepArchives(name, args, adminUser, admin);
-    this.base = [runtime, sshd, audit, archives];
+    this.base = [runtime, sshd, audit, agentctl, archives];
     // "et: …" from the runtime step, "auditd: …" from the audit step.
     this.runtimeStatus = pulumi.all([runtime.stdout, audit.stdout]).apply(([r, a]) => `${r}${a}`);
     this.registerOutputs({ address: this.address, runtimeStatus: this.runtimeStatus });

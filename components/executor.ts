@@ -40,7 +40,20 @@ export interface RemoteScriptArgs {
   /** One line a reviewer should see in `pulumi preview --diff` (e.g. the sudoers rules),
    *  which otherwise elides long scripts on create. */
   summary?: string;
+  /** A local file sent along when the step runs (agentctl's bundle): the script reads it
+   *  as the file $AR_PAYLOAD. Only its sha256 is an input, so the state never holds it. */
+  payload?: Payload;
 }
+
+/** A file the provisioner sends with a step, and the hash the step is keyed on. */
+export interface Payload {
+  path: string;
+  sha256: string;
+}
+
+/** Where the command executor copies a payload: the admin account's home, never /tmp
+ *  (where a user could have planted a link at a name known in advance). */
+export const payloadRemoteName = (p: Payload) => `agent-runtime-payload-${p.sha256.slice(0, 16)}`;
 
 /** A step's resource: either executor gives the script's stdout. */
 export type Step = pulumi.CustomResource & { readonly stdout: pulumi.Output<string> };
@@ -70,34 +83,51 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
           undo,
           triggers: c.identity ? [c.identity] : [],
           summary: args.summary,
+          payloadPath: args.payload?.path,
+          payloadSha256: args.payload?.sha256,
         },
         opts,
       );
-    case "command":
+    case "command": {
+      const connection = {
+        host: c.host,
+        port: c.port,
+        user: c.user,
+        privateKey: c.executor.privateKey,
+        hostKey: pinned(c.hostKey),
+        dialErrorLimit: 10,
+        perDialTimeout: 15,
+      };
+      // The payload goes first, by sftp into the admin's home; the step finds it there.
+      const p = args.payload;
+      const copy = p
+        ? new command.remote.CopyToRemote(
+            `${name}-payload`,
+            { connection, source: new pulumi.asset.FileAsset(p.path), remotePath: payloadRemoteName(p), triggers: [p.sha256, ...(c.identity ? [c.identity] : [])] },
+            opts,
+          )
+        : undefined;
+      const stdin = p ? pulumi.interpolate`AR_PAYLOAD="$(getent passwd "$SUDO_USER" | cut -d: -f6)/${payloadRemoteName(p)}"\n${script}` : script;
       return new command.remote.Command(
         name,
         {
-          connection: {
-            host: c.host,
-            port: c.port,
-            user: c.user,
-            privateKey: c.executor.privateKey,
-            hostKey: pinned(c.hostKey),
-            dialErrorLimit: 10,
-            perDialTimeout: 15,
-          },
+          connection,
           // A trailing comment is inert for the shell and visible in the preview.
           create: args.summary ? `sudo -n bash -s # ${args.summary.replace(/\n/g, "; ")}` : "sudo -n bash -s",
-          stdin: script,
+          stdin,
           delete: undo?.apply((u) => `sudo -n bash -c ${shq(u)}`),
           addPreviousOutputInEnv: false,
           triggers: c.identity ? [c.identity] : undefined,
           logging: "stdoutAndStderr",
         },
-        opts,
+        copy ? { ...opts, dependsOn: [...toArray(opts.dependsOn), copy] } : opts,
       );
+    }
   }
 }
+
+const toArray = (d: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] =>
+  d === undefined ? [] : Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>];
 
 /** remote.Command ignores host keys when none is given: give it the pin when there is one
  *  (an Output resolving to undefined leaves the property unset). */

@@ -9,7 +9,7 @@ export interface RuntimeArgs {
   readonly et: EtSettings;
 }
 
-/** tmux, et, auditd, journald, the agent-session launcher. Destroy removes our files (packages stay). */
+/** tmux, et, auditd, journald, node, the PAM hook. Destroy removes our files (packages stay). */
 export function installRuntime(name: string, args: RuntimeArgs, opts: pulumi.CustomResourceOptions) {
   return remoteScript(name, { connection: args.connection, script: runtimeScript(args.et), undo: runtimeRemoveScript() }, opts);
 }

@@ -30,6 +30,9 @@ export interface SshStepInputs {
   tries?: pulumi.Input<number>;
   /** What a reviewer should see in a preview (not run). */
   summary?: pulumi.Input<string>;
+  /** A local file sent ahead of the script, as $AR_PAYLOAD (see executor.ts Payload). */
+  payloadPath?: pulumi.Input<string>;
+  payloadSha256?: pulumi.Input<string>;
 }
 
 interface Props {
@@ -43,14 +46,27 @@ interface Props {
   triggers?: string[];
   tries?: number;
   summary?: string;
+  payloadPath?: string;
+  payloadSha256?: string;
   stdout?: string;
 }
 
 // Everything the provider uses is required inside the functions: the provider is
 // serialized into the stack state and runs in a separate process.
-async function runOverSsh(p: Props, script: string): Promise<string> {
+async function runOverSsh(p: Props, script: string, withPayload = false): Promise<string> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const fs = require("node:fs") as typeof import("node:fs");
+  let input: string | Buffer = script;
+  if (withPayload && p.payloadPath) {
+    const { createHash } = require("node:crypto") as typeof import("node:crypto");
+    const data = fs.readFileSync(p.payloadPath);
+    const sha = createHash("sha256").update(data).digest("hex");
+    if (sha !== p.payloadSha256) throw new Error(`${p.payloadPath} changed since the program ran (sha256 ${sha}, expected ${p.payloadSha256}): run again`);
+    // bash reads a script from a pipe byte by byte, so the first line's `head` takes
+    // exactly the payload's bytes and the script carries on after them.
+    const head = `AR_PAYLOAD=$(mktemp) && AR_PAYLOAD_TEMP=1 && head -c ${data.length} >"$AR_PAYLOAD" || exit 1\n`;
+    input = Buffer.concat([Buffer.from(head), data, Buffer.from(script)]);
+  }
   const os = require("node:os") as typeof import("node:os");
   const path = require("node:path") as typeof import("node:path");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-runtime-ssh-"));
@@ -64,7 +80,7 @@ async function runOverSsh(p: Props, script: string): Promise<string> {
     ];
     let last = "";
     for (let attempt = 1; attempt <= (p.tries ?? 3); attempt++) {
-      const r = await runWithStdin("ssh", args, script);
+      const r = await runWithStdin("ssh", args, input);
       if (r.code === 0) return r.out;
       last = `${p.user}@${p.host}:${p.port}: exit ${r.code}: ${r.err.trim() || r.out.trim()}`;
       if (/Host key verification failed|IDENTIFICATION HAS CHANGED/.test(r.err)) {
@@ -84,18 +100,18 @@ async function runOverSsh(p: Props, script: string): Promise<string> {
 
 const provider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: Props) {
-    const stdout = await runOverSsh(inputs, inputs.script);
+    const stdout = await runOverSsh(inputs, inputs.script, true);
     const { randomUUID } = require("node:crypto") as typeof import("node:crypto");
     return { id: randomUUID(), outs: { ...inputs, stdout } };
   },
   async diff(_id: string, olds: Props, news: Props) {
     const same = (k: keyof Props) => JSON.stringify(olds[k] ?? null) === JSON.stringify(news[k] ?? null);
     const replaces = same("triggers") ? [] : ["triggers"];
-    const changed = (["host", "port", "user", "keyPath", "hostKey", "script", "undo", "tries", "summary"] as const).filter((k) => !same(k));
+    const changed = (["host", "port", "user", "keyPath", "hostKey", "script", "undo", "tries", "summary", "payloadSha256"] as const).filter((k) => !same(k));
     return { changes: replaces.length > 0 || changed.length > 0, replaces, deleteBeforeReplace: false };
   },
   async update(_id: string, _olds: Props, news: Props) {
-    return { outs: { ...news, stdout: await runOverSsh(news, news.script) } };
+    return { outs: { ...news, stdout: await runOverSsh(news, news.script, true) } };
   },
   async delete(_id: string, props: Props) {
     if (!props.undo) return;
@@ -119,6 +135,8 @@ export class SshStep extends pulumi.dynamic.Resource {
         triggers: args.triggers ?? [],
         tries: args.tries ?? 3,
         summary: args.summary ?? "",
+        payloadPath: args.payloadPath ?? "",
+        payloadSha256: args.payloadSha256 ?? "",
         stdout: undefined,
       },
       opts,

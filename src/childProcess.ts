@@ -10,7 +10,7 @@ export interface ChildResult {
 }
 
 /** `file args…` with `input` on stdin and `env` added to this process's environment. */
-export function runWithStdin(file: string, args: string[], input: string, env: Record<string, string> = {}): Promise<ChildResult> {
+export function runWithStdin(file: string, args: string[], input: string | Buffer, env: Record<string, string> = {}): Promise<ChildResult> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { spawn } = require("node:child_process") as typeof import("node:child_process");
   return new Promise((resolve) => {

@@ -4,8 +4,8 @@ import { renderAgentTmuxConf, renderPamHook, renderPamStack } from "./containmen
 import { fill, renderScript, template } from "./script";
 
 // What the runtime step writes on every server: et config and apt source, audit rules,
-// the agent-session launcher, and the systemd slice values for each agent user; and the
-// step scripts that install and remove them.
+// the PAM hook and tmux config for agent sessions, and the systemd slice values for each
+// agent user; and the step scripts that install and remove them.
 
 /** Where renderEtPin's content goes. */
 export const ET_PIN_FILE = "/etc/apt/preferences.d/agent-runtime-et";
@@ -62,11 +62,6 @@ export function renderAgentAuditRules(agent: string, owner: string): string {
   return fill(template("audit/agent.rules"), { AGENT: agent, OWNER: owner });
 }
 
-/** The launcher installed as /usr/local/bin/agent-session. */
-export function renderLauncher(): string {
-  return template("runtime/agent-session.sh");
-}
-
 /** systemd slice properties for team.yaml limits. */
 export function sliceProperties(l: ResolvedLimits): { CPUQuota: string; MemoryHigh: string; MemoryMax: string; TasksMax: string } {
   return { CPUQuota: `${Math.round(l.cpu * 100)}%`, MemoryHigh: l.memoryHigh, MemoryMax: l.memory, TasksMax: String(l.tasks) };
@@ -80,7 +75,6 @@ export function runtimeScript(et: EtSettings): string {
     AR_ET_PIN: renderEtPin(et),
     AR_ET_KEY: et.signingKey ?? "",
     AR_ET_CFG: renderEtCfg(et.port),
-    AR_LAUNCHER: renderLauncher(),
     AR_PAM_HOOK: renderPamHook(),
     AR_PAM_STACK: renderPamStack(),
     AR_TMUX_CONF: renderAgentTmuxConf(),

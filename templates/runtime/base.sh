@@ -1,14 +1,14 @@
 # The runtime every dev server carries: tmux, sudo, auditd (configured by the audit
 # step, templates/audit/), Eternal Terminal (from the team's configured apt source,
-# signing key pinned), persistent journald, the agent-session launcher, the PAM hook
+# signing key pinned), persistent journald, node (for agentctl, its own step), the PAM hook
 # that keeps every agent session under the agent's limits, and the managed tmux config
 # for agent sessions.
-# Vars: AR_ET_SOURCE, AR_ET_APT_LINE, AR_ET_PIN, AR_ET_KEY, AR_ET_CFG, AR_LAUNCHER,
+# Vars: AR_ET_SOURCE, AR_ET_APT_LINE, AR_ET_PIN, AR_ET_KEY, AR_ET_CFG,
 #       AR_PAM_HOOK, AR_PAM_STACK, AR_TMUX_CONF
 AR_STEP=runtime
 # Rendered values already end in a newline: "${X%$'\n'}" writes each file with exactly
 # one, so what lands on the host is byte for byte what was rendered.
-ensure_packages tmux sudo auditd
+ensure_packages tmux sudo auditd nodejs
 
 if [[ $AR_ET_SOURCE == none ]]; then
   et_status="not managed (et source: none)"
@@ -52,7 +52,6 @@ if ! printf '%s\n' "$journald_conf" | cmp -s - /etc/systemd/journald.conf.d/50-a
   systemctl restart systemd-journald
 fi
 
-printf '%s\n' "${AR_LAUNCHER%$'\n'}" | install_file /usr/local/bin/agent-session 0755 root:root
 install -d -m 0755 /etc/agent-runtime /usr/local/lib/agent-runtime
 printf '%s\n' "${AR_TMUX_CONF%$'\n'}" | install_file /etc/agent-runtime/tmux.conf 0644 root:root
 

@@ -8,7 +8,6 @@ fi
 for svc in sudo sudo-i su su-l runuser runuser-l; do drop_line "/etc/pam.d/$svc" "@include agent-runtime-agent-scope"; done
 rm -f /etc/pam.d/agent-runtime-agent-scope /usr/local/lib/agent-runtime/agent-scope /etc/agent-runtime/tmux.conf
 rmdir /etc/agent-runtime 2>/dev/null || true
-rm -f /usr/local/bin/agent-session \
-  /etc/systemd/journald.conf.d/50-agent-runtime.conf /etc/apt/sources.list.d/agent-runtime-et.list /etc/apt/preferences.d/agent-runtime-et \
+rm -f /etc/systemd/journald.conf.d/50-agent-runtime.conf /etc/apt/sources.list.d/agent-runtime-et.list /etc/apt/preferences.d/agent-runtime-et \
   /etc/apt/keyrings/agent-runtime-et.asc
 echo "runtime: files removed (packages kept; logs kept in /var/log/sudo-io and /var/backups/agent-runtime)"

@@ -95,6 +95,7 @@ async function program(text: string) {
     et: r.team.et,
     allowFrom: r.team.allowFrom,
     archiveDir: "/tmp/agent-runtime-archives",
+    agentctl: { path: "/build/agentctl.mjs", sha256: "cd".repeat(32) },
   });
   const servers = await promiseOf(rt.servers);
   await settings.waitForRPCs();
@@ -235,7 +236,7 @@ describe("the provisioner's private key (mocks)", () => {
     for (const x of p.all) {
       const found = occurrences(x.inputs, KEY_BODY);
       const allowed =
-        x.type === "command:remote:Command"
+        x.type === "command:remote:Command" || x.type === "command:remote:CopyToRemote"
           ? "connection.privateKey"
           : x.type === "command:local:Command"
             ? "environment.AR_KEY"

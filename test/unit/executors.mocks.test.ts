@@ -94,28 +94,33 @@ async function steps(executor: Executor, spec = team()) {
       et: r.team.et,
       allowFrom: r.team.allowFrom,
       archiveDir: "/srv/archives",
+      agentctl: AGENTCTL,
     },
     { transformations },
   );
   await settings.waitForRPCs();
   const unwrapBash = (s: string | undefined) => (s === undefined ? "" : s.replace(/^(sudo -n )?bash -c /, ""));
   return recs
-    .filter((x) => x.type.startsWith("command:") || x.type === "pulumi-nodejs:dynamic:Resource")
+    .filter((x) => x.type === "command:remote:Command" || x.type === "command:local:Command" || x.type === "pulumi-nodejs:dynamic:Resource")
     .map((x) => {
       const i = x.inputs;
       const remote = x.type === "command:remote:Command" || (x.type === "pulumi-nodejs:dynamic:Resource" && "host" in i);
       const local = x.type === "command:local:Command" || (x.type === "pulumi-nodejs:dynamic:Resource" && "environment" in i);
       const kind = remote ? "remote" : local ? "local" : "lock";
       const conn = x.type === "command:remote:Command" ? plain(i.connection) : i;
+      // A payload: the command executor names its sftp copy on the script's first line;
+      // the ssh executor sends the file itself, keyed on its hash.
+      const copied = x.type === "command:remote:Command" ? /^AR_PAYLOAD=.*\/agent-runtime-payload-([0-9a-f]{16})"\n/.exec(i.stdin) : null;
       return {
         name: x.name,
         kind,
         type: x.type,
-        deps: x.deps,
+        deps: x.deps.filter((d) => !d.endsWith("-payload")),
+        payload: copied ? copied[1] : (i.payloadSha256 ?? "").slice(0, 16),
         // The lock's only input is the executor's name: the one thing that must differ.
         script:
           x.type === "command:remote:Command"
-            ? i.stdin
+            ? i.stdin.slice(copied ? copied[0].length : 0)
             : x.type === "command:local:Command"
               ? i.create
                 ? unwrapBash(i.create)
@@ -146,9 +151,12 @@ const SSH: Executor = { kind: "ssh", keyPath: "/keys/provisioner" };
 /** `bash -c 'text'` as the command executor spells a script: compare unquoted text. */
 const unq = (s: string) => (s.startsWith("'") ? s.slice(1, -1).replace(/'\\''/g, "'") : s);
 
+const AGENTCTL = { path: "/build/agentctl-abababababababab.mjs", sha256: "ab".repeat(32) };
+
 describe("both executors make the same steps (mocks)", () => {
   test("same names, scripts, undo scripts, connections, pins and dependencies; only the types differ", async () => {
     const viaCommand = await steps(COMMAND);
+    const copies = recs.filter((r) => r.type === "command:remote:CopyToRemote");
     const viaSsh = await steps(SSH);
     expect(viaCommand.length).toBeGreaterThan(20);
     expect(viaSsh.map((s) => s.name)).toEqual(viaCommand.map((s) => s.name));
@@ -170,6 +178,16 @@ describe("both executors make the same steps (mocks)", () => {
     expect(new Set(viaCommand.map((s) => s.kind))).toEqual(new Set(["lock", "local", "remote"]));
     // The pinned host key reaches every remote step of a server, under both executors.
     for (const s of [...viaCommand, ...viaSsh].filter((x) => x.kind === "remote")) expect(s.where).toMatch(/ ssh-ed25519 AAAA\S+$/);
+    // agentctl's bundle goes with its step on every server, as a file, never as text.
+    const agentctl = viaSsh.filter((s) => s.name.endsWith("-agentctl"));
+    expect(agentctl.length).toBe(3);
+    for (const s of agentctl) expect(s.payload).toBe("ab".repeat(8));
+    expect(viaSsh.filter((s) => s.payload).map((s) => s.name)).toEqual(agentctl.map((s) => s.name));
+    expect(copies.map((c) => c.name).sort()).toEqual(agentctl.map((s) => `${s.name}-payload`));
+    for (const c of copies) {
+      expect(c.inputs.remotePath).toBe(`agent-runtime-payload-${"ab".repeat(8)}`);
+      expect(c.inputs.triggers[0]).toBe("ab".repeat(32));
+    }
     // Every step waits for something; the gates wait for the executor lock.
     for (const s of viaSsh.filter((x) => x.name.endsWith("-ready"))) expect(s.deps).toEqual(["acme-executor"]);
   });

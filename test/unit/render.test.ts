@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import { planTeam, type Grant } from "../../src/plan/access";
 import { renderAuditWatches } from "../../src/render/audit";
+import { agentctlRemoveScript, agentctlScript } from "../../src/render/agentctl";
 import { adminRemoveScript, adminScript } from "../../src/render/bootstrap";
 import { renderAgentAuditRules, renderEtCfg, runtimeRemoveScript, runtimeScript, sliceProperties } from "../../src/render/runtime";
 import { fill, renderScript, shq } from "../../src/render/script";
@@ -62,6 +63,8 @@ const scripts: Record<string, string> = {
     AR_WAIT: 1,
   }),
   runtimeRemove: runtimeRemoveScript(),
+  agentctl: agentctlScript("dev-wes", "0".repeat(64)),
+  agentctlRemove: agentctlRemoveScript(),
 };
 
 describe("rendered scripts", () => {
@@ -72,8 +75,7 @@ describe("rendered scripts", () => {
     expect(r.status).toBe(0);
   });
 
-  test("the launcher and the PAM hook pass shellcheck", () => {
-    execFileSync("shellcheck", ["-S", "warning", "templates/runtime/agent-session.sh"]);
+  test("the PAM hook passes shellcheck", () => {
     execFileSync("shellcheck", ["-S", "warning", "templates/pam/agent-scope.sh"]);
   });
 

@@ -6,8 +6,10 @@
 readonly ROOTFS_VERSION=3
 readonly SUITE=bookworm
 # cron and at: agent users must be denied both (containment tests schedule jobs as them).
+# nodejs and git: agentctl runs on the distro's node (the runtime step would install it,
+# but test hosts have no mirror) and reads a project's branch with git.
 readonly PACKAGES=(openssh-server sudo tmux systemd systemd-sysv dbus libpam-systemd
-  auditd iproute2 procps cron at)
+  auditd iproute2 procps cron at nodejs git)
 readonly CACHE_DIR=${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}
 
 mirror_url() {
