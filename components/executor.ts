@@ -103,11 +103,18 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
       const copy = p
         ? new command.remote.CopyToRemote(
             `${name}-payload`,
-            { connection, source: new pulumi.asset.FileAsset(p.path), remotePath: payloadRemoteName(p), triggers: [p.sha256, ...(c.identity ? [c.identity] : [])] },
+            {
+              connection,
+              source: new pulumi.asset.FileAsset(p.path),
+              remotePath: payloadRemoteName(p),
+              triggers: [p.sha256, ...(c.identity ? [c.identity] : [])],
+            },
             opts,
           )
         : undefined;
-      const stdin = p ? pulumi.interpolate`AR_PAYLOAD="$(getent passwd "$SUDO_USER" | cut -d: -f6)/${payloadRemoteName(p)}"\n${script}` : script;
+      const stdin = p
+        ? pulumi.interpolate`AR_PAYLOAD="$(getent passwd "$SUDO_USER" | cut -d: -f6)/${payloadRemoteName(p)}"\n${script}`
+        : script;
       return new command.remote.Command(
         name,
         {

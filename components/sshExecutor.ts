@@ -61,7 +61,8 @@ async function runOverSsh(p: Props, script: string, withPayload = false): Promis
     const { createHash } = require("node:crypto") as typeof import("node:crypto");
     const data = fs.readFileSync(p.payloadPath);
     const sha = createHash("sha256").update(data).digest("hex");
-    if (sha !== p.payloadSha256) throw new Error(`${p.payloadPath} changed since the program ran (sha256 ${sha}, expected ${p.payloadSha256}): run again`);
+    if (sha !== p.payloadSha256)
+      throw new Error(`${p.payloadPath} changed since the program ran (sha256 ${sha}, expected ${p.payloadSha256}): run again`);
     // bash reads a script from a pipe byte by byte, so the first line's `head` takes
     // exactly the payload's bytes and the script carries on after them.
     const head = `AR_PAYLOAD=$(mktemp) && AR_PAYLOAD_TEMP=1 && head -c ${data.length} >"$AR_PAYLOAD" || exit 1\n`;
@@ -107,7 +108,9 @@ const provider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: Props, news: Props) {
     const same = (k: keyof Props) => JSON.stringify(olds[k] ?? null) === JSON.stringify(news[k] ?? null);
     const replaces = same("triggers") ? [] : ["triggers"];
-    const changed = (["host", "port", "user", "keyPath", "hostKey", "script", "undo", "tries", "summary", "payloadSha256"] as const).filter((k) => !same(k));
+    const changed = (["host", "port", "user", "keyPath", "hostKey", "script", "undo", "tries", "summary", "payloadSha256"] as const).filter(
+      (k) => !same(k),
+    );
     return { changes: replaces.length > 0 || changed.length > 0, replaces, deleteBeforeReplace: false };
   },
   async update(_id: string, _olds: Props, news: Props) {

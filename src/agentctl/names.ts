@@ -5,7 +5,12 @@ const SAFE = /[^A-Za-z0-9_-]+/g;
 
 /** tmux-safe part of a name: no dots or colons (tmux target syntax), no spaces. */
 export function slug(text: string): string {
-  return text.replace(SAFE, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "session";
+  return (
+    text
+      .replace(SAFE, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 40) || "session"
+  );
 }
 
 /** `<project>-<agent>`, or with -2, -3… when taken. */

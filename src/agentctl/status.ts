@@ -81,7 +81,11 @@ export function compileRules(data: unknown, source = "status-rules.json"): RuleS
   return { busyWithinSeconds: parsed.data.busyWithinSeconds, byAgent, common: [...common].sort(byPriority) };
 }
 
-const nonEmpty = (text: string) => text.split("\n").map((l) => l.replace(/\s+$/, "")).filter((l) => l.length > 0);
+const nonEmpty = (text: string) =>
+  text
+    .split("\n")
+    .map((l) => l.replace(/\s+$/, ""))
+    .filter((l) => l.length > 0);
 
 /** The text a rule looks at. */
 export function region(rule: Pick<Rule, "region" | "lines">, pane: PaneSnapshot): string {

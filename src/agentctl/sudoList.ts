@@ -8,8 +8,7 @@ export function reachableAgents(sudoList: string): string[] {
     const m = /^\s*\(([^)]*)\)/.exec(line);
     if (!m) continue;
     const runas = m[1]!.split(":")[0]!;
-    for (const user of runas.split(",").map((u) => u.trim()))
-      if (/^[a-z_][a-z0-9_-]*-agent$/.test(user)) found.add(user);
+    for (const user of runas.split(",").map((u) => u.trim())) if (/^[a-z_][a-z0-9_-]*-agent$/.test(user)) found.add(user);
   }
   return [...found].sort();
 }

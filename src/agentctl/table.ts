@@ -25,7 +25,9 @@ const home = (dir: string) => dir.replace(/^\/home\/[^/]+/, "~");
 
 /** A row's cells, in COLUMNS order. */
 export function sessionCells(server: string, s: Session, stale: boolean): string[] {
-  const project = s.project.branch ? `${home(s.project.dir)} (${s.project.branch}${s.project.worktree ? ", worktree" : ""})` : home(s.project.dir);
+  const project = s.project.branch
+    ? `${home(s.project.dir)} (${s.project.branch}${s.project.worktree ? ", worktree" : ""})`
+    : home(s.project.dir);
   return [
     server,
     s.session,
@@ -44,7 +46,9 @@ export function sessionCells(server: string, s: Session, stale: boolean): string
 export function serverNote(e: ServerEnvelope, now: Date): string | undefined {
   if (!e.reachable) {
     const age = Math.round((now.getTime() - Date.parse(e.generated_at)) / 1000);
-    return clean(`${e.server}: unreachable (${e.errors[0] ?? "no answer"})${e.stale ? `; showing what it had ${humanDuration(age)} ago` : ""}`);
+    return clean(
+      `${e.server}: unreachable (${e.errors[0] ?? "no answer"})${e.stale ? `; showing what it had ${humanDuration(age)} ago` : ""}`,
+    );
   }
   return e.errors.length ? clean(`${e.server}: ${e.errors.join("; ")}`) : undefined;
 }
@@ -61,7 +65,12 @@ export function layout(rows: string[][], width = Infinity): string[] {
     const chars = [...cell];
     return chars.length > w ? chars.slice(0, w - 1).join("") + "…" : cell + " ".repeat(w - chars.length);
   };
-  return all.map((r) => widths.map((w, i) => fit(r[i] ?? "", w)).join("  ").trimEnd());
+  return all.map((r) =>
+    widths
+      .map((w, i) => fit(r[i] ?? "", w))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 /** The whole `ls` output: table, then one line per server problem. */

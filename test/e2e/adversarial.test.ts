@@ -259,7 +259,7 @@ describe.sequential("red team: managed users against the provisioner", () => {
     expect(at.stderr).toMatch(/permission/);
 
     // Agent sessions start with the managed tmux config: no clipboard, no passthrough.
-    expect((await asPerson(env, "wes", "dev-wes", "agent-session new wes-agent main sleep 3000")).code).toBe(0);
+    expect((await asPerson(env, "wes", "dev-wes", "agentctl new --name main -- sleep 3000")).code).toBe(0);
     const opts = await asPerson(
       env,
       "wes",

@@ -148,7 +148,7 @@ describe.sequential("lifecycle on real hosts", () => {
   });
 
   test("offboard: removing nadia stops her sessions, archives her homes and logs, removes her access everywhere", async () => {
-    const started = await asPerson(env, "nadia", "dev-nadia", "agent-session new nadia-agent work sleep 3000");
+    const started = await asPerson(env, "nadia", "dev-nadia", "agentctl new --name work -- sleep 3000");
     expect(started.code, started.stderr).toBe(0);
     const tmuxPid = (await asRoot(env, "dev-nadia", "pgrep -u nadia-agent -f 'tmux .*-L agents' | head -1")).trim();
     expect(tmuxPid).toMatch(/^\d+$/);

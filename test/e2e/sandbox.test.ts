@@ -47,10 +47,10 @@ describe.sequential("sandbox CLI", () => {
       .map((l) => l.trim())
       .filter((l) => l.startsWith("ssh -i "));
     expect(login).toHaveLength(2);
-    const dev = await sh(`${login[0]} agent-session new nadia-agent demo`);
+    const dev = await sh(`${login[0]} agentctl new --name demo`);
     expect(dev.code, dev.stderr).toBe(0);
-    const lead = await sh(`${login[1]} agent-session ls`);
-    expect(lead.stdout).toMatch(/^nadia-agent:demo /m);
+    const lead = await sh(`${login[1]} agentctl ls`);
+    expect(lead.stdout).toMatch(/^dev-nadia\s+demo\s.*\snadia-agent\s+nadia\s/m);
   });
 
   test("status --json lists reachable hosts; audit-access finds no extra or missing grant", async () => {

@@ -34,7 +34,9 @@ export async function defaultAgentUser(): Promise<string> {
   const own = `${caller()}-agent`;
   if (agents.includes(own)) return own;
   if (agents.length === 1) return agents[0]!;
-  throw new Refused(agents.length ? `choose one with --as: ${agents.join(", ")}` : `${caller()} may not become any agent user on ${localServer()}`);
+  throw new Refused(
+    agents.length ? `choose one with --as: ${agents.join(", ")}` : `${caller()} may not become any agent user on ${localServer()}`,
+  );
 }
 
 export interface NewOptions {
@@ -49,7 +51,9 @@ export interface NewOptions {
 export async function newSession(o: NewOptions): Promise<Target> {
   const agentUser = o.as ?? (await defaultAgentUser());
   await mayBecome(agentUser);
-  const request = Buffer.from(JSON.stringify({ dir: o.dir, agent: o.agent, name: o.name, command: o.command })).toString("base64");
+  const request = Buffer.from(
+    JSON.stringify({ dir: o.dir, cwd: process.cwd(), agent: o.agent, name: o.name, command: o.command }),
+  ).toString("base64");
   const r = await asAgent(agentUser, ["_start", request], 20_000);
   if (r.code !== 0) throw new Refused(`${agentUser}: ${sudoRefusal(r.stderr)}`);
   const started = JSON.parse(r.stdout) as { session: string; agent: string };
@@ -61,9 +65,24 @@ export async function newSession(o: NewOptions): Promise<Target> {
 /** Attach (read-only: `tmux attach -r`, a safety catch, not a security boundary). */
 export async function attach(t: Target, readOnly: boolean): Promise<number> {
   if (where(t.server) === "remote")
-    return runInteractive("ssh", [...sshOptions(), "-t", t.server, "agentctl", "attach", formatTarget(t), ...(readOnly ? ["--read-only"] : [])]);
+    return runInteractive("ssh", [
+      ...sshOptions(),
+      "-t",
+      t.server,
+      "agentctl",
+      "attach",
+      formatTarget(t),
+      ...(readOnly ? ["--read-only"] : []),
+    ]);
   await mayBecome(t.agentUser);
-  journal({ action: "attach", caller: caller(), agentUser: t.agentUser, session: t.session, server: t.server, mode: readOnly ? "ro" : "rw" });
+  journal({
+    action: "attach",
+    caller: caller(),
+    agentUser: t.agentUser,
+    session: t.session,
+    server: t.server,
+    mode: readOnly ? "ro" : "rw",
+  });
   const args = tmuxArgs("attach-session", ...(readOnly ? ["-r"] : []), "-t", `=${t.session}`);
   // cd /: the caller's directory is usually not the agent's to read.
   process.chdir("/");

@@ -107,7 +107,18 @@ export async function probe(sampleMs: number): Promise<Probe> {
   for (const p of panes) bySession.set(p.sessionId, [...(bySession.get(p.sessionId) ?? []), p]);
   const shown = [...bySession.values()].map((ps) => ps.find((p) => p.active) ?? ps[0]!);
   const [captured, clients] = await Promise.all([
-    shown.length ? run("tmux", tmuxArgs(...captureArgs(shown.map((p) => p.paneId), nonce)), { timeoutMs: 5000 }) : undefined,
+    shown.length
+      ? run(
+          "tmux",
+          tmuxArgs(
+            ...captureArgs(
+              shown.map((p) => p.paneId),
+              nonce,
+            ),
+          ),
+          { timeoutMs: 5000 },
+        )
+      : undefined,
     shown.length ? run("tmux", tmuxArgs("list-clients", "-F", clientFormat(nonce)), { timeoutMs: 5000 }) : undefined,
   ]);
   const screens = splitCaptures(captured?.stdout ?? "", nonce, shown.length);
@@ -170,7 +181,9 @@ export async function probe(sampleMs: number): Promise<Probe> {
 const tmuxLiteral = (v: string) => (v.endsWith(";") ? `${v.slice(0, -1)}\\;` : v);
 
 export interface StartRequest {
+  /** --dir; without it the caller's directory when the agent can use it, else its home. */
   dir?: string;
+  cwd?: string;
   agent: string;
   name?: string;
   command: string[];
@@ -184,14 +197,15 @@ async function git(dir: string, ...args: string[]): Promise<string> {
 /** `_start`: a new session in this agent user's tmux server, under its user manager
  *  (so its slice limits apply), with the metadata recorded twice. */
 export async function start(req: StartRequest): Promise<Sidecar> {
-  const dir = path.resolve(req.dir ?? homedir());
-  let isDir = false;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    // reported below
-  }
-  if (!isDir) throw new Error(`${dir} is not a directory ${userInfo().username} can use`);
+  const usable = (d: string) => {
+    try {
+      return statSync(d).isDirectory() && readdirSync(d) !== undefined;
+    } catch {
+      return false;
+    }
+  };
+  const dir = path.resolve(req.dir ?? (req.cwd && usable(req.cwd) ? req.cwd : homedir()));
+  if (!usable(dir)) throw new Error(`${dir} is not a directory ${userInfo().username} can use`);
   const listed = await run("tmux", tmuxArgs("list-sessions", "-F", "#{session_name}"), { timeoutMs: 5000 });
   const taken = [...(listed.code === 0 ? listed.stdout.split("\n").filter(Boolean) : []), ...readSidecars().map((s) => s.session)];
   const name = req.name ?? defaultSessionName(dir, req.agent, taken);
@@ -227,12 +241,18 @@ export async function start(req: StartRequest): Promise<Sidecar> {
   const running = (await run("tmux", tmuxArgs("has-session"), { timeoutMs: 5000 })).code === 0;
   const r = running
     ? await run("tmux", tmux, { timeoutMs: 10_000 })
-    : await run("systemd-run", ["--user", "--scope", "--quiet", "--collect", `--unit=agent-tmux-${process.pid}`, "tmux", ...tmux], { timeoutMs: 15_000 });
+    : await run("systemd-run", ["--user", "--scope", "--quiet", "--collect", `--unit=agent-tmux-${process.pid}`, "tmux", ...tmux], {
+        timeoutMs: 15_000,
+      });
   if (r.code !== 0) throw new Error(`tmux could not start the session: ${r.stderr.trim() || r.stdout.trim()}`);
   // Separate call: an argument of the agent's command ending in ";" would split a chain.
-  const set = await run("tmux", tmuxArgs(...options.flatMap(([k, v], i) => [...(i ? [";"] : []), "set-option", "-t", `=${name}`, k, tmuxLiteral(v)])), {
-    timeoutMs: 5000,
-  });
+  const set = await run(
+    "tmux",
+    tmuxArgs(...options.flatMap(([k, v], i) => [...(i ? [";"] : []), "set-option", "-t", `=${name}:`, k, tmuxLiteral(v)])),
+    {
+      timeoutMs: 5000,
+    },
+  );
   if (set.code !== 0) throw new Error(`tmux could not record the session's metadata: ${set.stderr.trim()}`);
   writeSidecar(record);
   return record;

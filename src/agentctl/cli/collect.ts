@@ -44,7 +44,8 @@ export async function collectLocal(sampleMs = 250): Promise<ServerEnvelope> {
   const errors = error ? [error] : [];
   const probes = await Promise.all(
     agents.map(async (agent) => {
-      const r = await asAgent(agent, ["_probe", "--sample-ms", String(sampleMs)]);
+      // Exactly the command sudoers names as AGENTCTL_PROBE (not I/O logged): no env wrapper.
+      const r = await run("sudo", ["-n", "-u", agent, AGENTCTL, "_probe", "--sample-ms", String(sampleMs)], { timeoutMs: 10_000 });
       if (r.code !== 0) {
         errors.push(`${agent}: ${r.timedOut ? "no answer in 10 s" : sudoRefusal(r.stderr)}`);
         return [];
@@ -57,7 +58,15 @@ export async function collectLocal(sampleMs = 250): Promise<ServerEnvelope> {
       return parsed.data.sessions;
     }),
   );
-  return { schema_version: SCHEMA_VERSION, server, reachable: true, stale: false, errors, generated_at: new Date().toISOString(), sessions: probes.flat() };
+  return {
+    schema_version: SCHEMA_VERSION,
+    server,
+    reachable: true,
+    stale: false,
+    errors,
+    generated_at: new Date().toISOString(),
+    sessions: probes.flat(),
+  };
 }
 
 function safeJson(text: string): unknown {
@@ -79,7 +88,10 @@ export function hopServers(): string[] {
 /** ssh options for agentctl's own connections: no prompts, short timeouts, one
  *  connection per host kept for a while (sshd's MaxSessions is per connection). */
 export function sshOptions(): string[] {
-  const dir = path.join(process.env.XDG_RUNTIME_DIR && existsSync(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : path.join(homedir(), ".ssh"), "agentctl-cm");
+  const dir = path.join(
+    process.env.XDG_RUNTIME_DIR && existsSync(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : path.join(homedir(), ".ssh"),
+    "agentctl-cm",
+  );
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return [
     "-o", "BatchMode=yes",

@@ -36,10 +36,15 @@ function usage(message: string): never {
 }
 
 async function ls(argv: string[]) {
-  const { values } = parseArgs({ args: argv, options: { "all-servers": { type: "boolean" }, json: { type: "boolean" }, waiting: { type: "boolean" } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { "all-servers": { type: "boolean" }, json: { type: "boolean" }, waiting: { type: "boolean" } },
+  });
   const envelopes = mergeServers(await collect(!!values["all-servers"]), localServer(), { waitingOnly: values.waiting });
   if (values.json) {
-    const out: unknown = values["all-servers"] ? ({ schema_version: SCHEMA_VERSION, servers: envelopes } satisfies MultiEnvelope) : envelopes[0];
+    const out: unknown = values["all-servers"]
+      ? ({ schema_version: SCHEMA_VERSION, servers: envelopes } satisfies MultiEnvelope)
+      : envelopes[0];
     process.stdout.write(JSON.stringify(out, null, 2) + "\n");
   } else process.stdout.write(renderTable(envelopes, new Date(), process.stdout.columns));
 }
@@ -55,8 +60,9 @@ async function cmdNew(argv: string[]) {
   const command = dash < 0 ? [] : argv.slice(dash + 1);
   const agent = values.agent ?? "shell";
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(agent)) usage(`--agent ${agent}: lower-case letters, digits, _ and -`);
-  if (!(agent in AGENT_COMMANDS) && command.length === 0) usage(`--agent ${agent} is not one agentctl knows how to start: give its command after --`);
-  const t = await newSession({ dir: values.dir ?? process.cwd(), agent, name: values.name, as: values.as, command });
+  if (!(agent in AGENT_COMMANDS) && command.length === 0)
+    usage(`--agent ${agent} is not one agentctl knows how to start: give its command after --`);
+  const t = await newSession({ dir: values.dir, agent, name: values.name, as: values.as, command });
   process.stdout.write(`started ${formatTarget(t)}; attach with: agentctl attach ${formatTarget(t)}\n`);
 }
 

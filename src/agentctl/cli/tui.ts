@@ -166,7 +166,12 @@ function App(props: { initial: ViewState; onExit: (e: Exit, v: ViewState) => voi
     `${rows.length} sessions${view.waitingOnly ? " waiting" : ""}${view.filter ? ` matching "${view.filter}"` : ""}`,
     refreshed ? `refreshed ${refreshed.at.toTimeString().slice(0, 8)} in ${refreshed.ms} ms` : "reading…",
   ].join(" · ");
-  const promptLabel = { filter: "filter: ", kill: `type ${current?.session.session ?? ""} to kill it: `, dir: "project dir (empty: home): ", agent: "agent (claude, codex, gemini, aider, shell): " };
+  const promptLabel = {
+    filter: "filter: ",
+    kill: `type ${current?.session.session ?? ""} to kill it: `,
+    dir: "project dir (empty: home): ",
+    agent: "agent (claude, codex, gemini, aider, shell): ",
+  };
   return h(
     Box,
     { flexDirection: "column" },
@@ -174,10 +179,20 @@ function App(props: { initial: ViewState; onExit: (e: Exit, v: ViewState) => voi
     h(Text, { dimColor: true }, lines[0] ?? COLUMNS.join("  ")),
     ...(rows.length === 0 ? [h(Text, { key: "none" }, "  no sessions")] : []),
     ...lines.slice(1 + first, 1 + first + height).map((line, i) =>
-      h(Text, { key: `r${first + i}`, inverse: first + i === selected, color: rows[first + i]?.session.status.state === "waiting" ? "yellow" : undefined }, line),
+      h(
+        Text,
+        {
+          key: `r${first + i}`,
+          inverse: first + i === selected,
+          color: rows[first + i]?.session.status.state === "waiting" ? "yellow" : undefined,
+        },
+        line,
+      ),
     ),
     ...notes.map((n) => h(Text, { key: n, color: "red" }, n)),
-    prompt ? h(Text, { color: "cyan" }, `${promptLabel[prompt.kind]}${prompt.text}█`) : h(Text, { dimColor: true }, message || "? help · q quit"),
+    prompt
+      ? h(Text, { color: "cyan" }, `${promptLabel[prompt.kind]}${prompt.text}█`)
+      : h(Text, { dimColor: true }, message || "? help · q quit"),
   );
 }
 

@@ -34,7 +34,11 @@ describe("status rules on captured panes", () => {
     expect(agents).toEqual(["aider", "claude", "codex", "gemini", "shell"]);
     for (const a of agents) {
       const have = readdirSync(path.join(DIR, a)).map((f) => f.replace(/\.pane$/, ""));
-      expect(have).toEqual(expect.arrayContaining(a === "shell" ? ["busy", "permission", "prompt", "exited"] : ["busy", "permission", "prompt", "api-error", "exited"]));
+      expect(have).toEqual(
+        expect.arrayContaining(
+          a === "shell" ? ["busy", "permission", "prompt", "exited"] : ["busy", "permission", "prompt", "api-error", "exited"],
+        ),
+      );
     }
   });
 
@@ -78,11 +82,19 @@ describe("regions", () => {
 
 describe("rule file validation", () => {
   test("a bad pattern is named by its place", () => {
-    const bad = { schema_version: 1, busyWithinSeconds: 5, agents: { x: { rules: [{ state: "idle", region: "tail", pattern: "(", priority: 1 }] } } };
+    const bad = {
+      schema_version: 1,
+      busyWithinSeconds: 5,
+      agents: { x: { rules: [{ state: "idle", region: "tail", pattern: "(", priority: 1 }] } },
+    };
     expect(() => compileRules(bad)).toThrow(/^status-rules\.json agents\.x\.rules\[0\]\.pattern: /);
   });
   test("an unknown state or field is refused", () => {
-    const bad = { schema_version: 1, busyWithinSeconds: 5, agents: { x: { rules: [{ state: "busy", region: "tail", pattern: "a", priority: 1 }] } } };
+    const bad = {
+      schema_version: 1,
+      busyWithinSeconds: 5,
+      agents: { x: { rules: [{ state: "busy", region: "tail", pattern: "a", priority: 1 }] } },
+    };
     expect(() => compileRules(bad)).toThrow(/agents\.x\.rules\.0\.state/);
     expect(() => compileRules({ ...bad, extra: 1 })).toThrow();
   });
