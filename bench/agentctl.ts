@@ -1,6 +1,6 @@
 // Benchmark: `agentctl ls --all-servers` for the example team's lead with 4 servers × 10
 // sessions, and the full-screen view's refresh cost. Boots its own hosts (pool
-// "bench-agentctl"), provisions them with the real engine, prints a table and a summary
+// "benchctl", subnet 10.213.70), provisions them with the real engine, prints a table and a summary
 // line. Run as root: bash bench/agentctl.sh [runs]
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -49,6 +49,9 @@ async function main() {
       if (m && Number(m[1]) === count) refresh.push(Number(m[2]));
     }
     const cpu = (await asRoot(env, "dev-marcus", "ps -o pcpu= -C node | sort -rn | head -1")).trim();
+    // Text captures for the README: the lead's table and the view.
+    const table = (await asPerson(env, "marcus", "dev-marcus", "agentctl ls --all-servers")).stdout;
+    const view = (await asPerson(env, "marcus", "dev-marcus", "tmux -L bench capture-pane -p")).stdout;
     await asPerson(env, "marcus", "dev-marcus", "tmux -L bench kill-server");
     const load = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
     console.log(`agentctl benchmark — ${new Date().toISOString()} — ${count} sessions on 4 servers, ${runs} runs, machine load ${load}`);
@@ -61,6 +64,11 @@ async function main() {
     row("agentctl ls (this server only)", lsLocal);
     if (refresh.length) row("view refresh (collect, all servers)", refresh);
     console.log(`view process CPU (ps %cpu, lifetime): ${cpu}%`);
+    console.log("\n--- agentctl ls --all-servers (as marcus on dev-marcus), first rows ---");
+    console.log(table.split("\n").slice(0, 12).join("\n"));
+    console.log("--- the view (agentctl, then a) ---");
+    console.log(view.replace(/\n+$/, ""));
+    console.log("---");
     console.log(
       `summary: ls --all-servers ${median(ls)} ms for ${count} sessions on 4 servers (goal ≤ 1000 ms); view refresh ${refresh.length ? median(refresh) : "n/a"} ms every 2 s`,
     );

@@ -21,10 +21,18 @@ status=0
 # fails the run, after the tests so they still report. Fix with: npx prettier --write .
 format=0
 node node_modules/prettier/bin/prettier.cjs --check --log-level warn . || format=$?
+# Types: the program and tests, and agentctl (bundler resolution: src/agentctl/tsconfig.json).
+types=0
+node node_modules/typescript/bin/tsc --noEmit -p . || types=$?
+node node_modules/typescript/bin/tsc --noEmit -p src/agentctl || types=$?
 node node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 # One plain closing line, whatever the reporter printed above.
 # shellcheck disable=SC2016 # JavaScript template literal, not shell
 node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests+r.numTodoTests} skipped`)' "$report" || true
+if ((types)); then
+  echo "test.sh: tsc found type errors (listed above)" >&2
+  ((status)) || status=$types
+fi
 if ((format)); then
   echo "test.sh: prettier --check found unformatted files (listed above); run: npx prettier --write ." >&2
   ((status)) || status=$format

@@ -1,9 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { MultiEnvelope, ServerEnvelope } from "../../src/agentctl/model";
 import { shq } from "../../src/render/script";
-import { asPerson, asRoot, bootTeam, configure, renderTeam, teardownTeam, upOps, type TeamEnv } from "./harness";
+import { asPerson, asRoot, POOL, bootTeam, configure, renderTeam, teardownTeam, upOps, type TeamEnv } from "./harness";
 
 // agentctl on the example team's servers, through the real engine: who sees which
 // sessions (exactly what sudo allows, on the servers in their hop config), what a
@@ -89,9 +90,8 @@ describe.sequential("agentctl on the example team", () => {
     expect(sidecar).toMatchObject({ session: "review", launched_by: "marcus", branch: "feature-x", agent: "shell" });
     // The tmux server runs in the agent's user manager, under user-<uid>.slice.
     const uid = (await asRoot(env, "dev-wes", "id -u wes-agent")).trim();
-    const pid = (
-      await asRoot(env, "dev-wes", "pgrep -u wes-agent -xf 'tmux -f /etc/agent-runtime/tmux.conf -L agents new-session.*' | head -1")
-    ).trim();
+    const pid = (await asRoot(env, "dev-wes", "runuser -u wes-agent -- tmux -L agents display-message -p '#{pid}'")).trim();
+    expect(pid).toMatch(/^\d+$/);
     expect(await asRoot(env, "dev-wes", `cat /proc/${pid}/cgroup`)).toContain(`/user.slice/user-${uid}.slice/user@${uid}.service/`);
   });
 
@@ -205,9 +205,14 @@ describe.sequential("agentctl on the example team", () => {
       await keys("r");
       await until("attached to app-claude", screen, (t) => /Do you want to proceed\?/.test(t));
       await keys("C-b", "d");
-      await until("back in the view", screen, (t) => /matching "claude"/.test(t));
+      await until(
+        "back in the view, rows shown",
+        screen,
+        (t) => /matching "claude"/.test(t) && /app-claude-2/.test(t) && !/detached/.test(t),
+      );
       // Kill app-claude-2: a wrong name kills nothing; the right one does.
-      await keys("Down", "k", "n", "o", "Enter");
+      await keys("Down");
+      await keys("k", "n", "o", "Enter");
       await until("refused", screen, (t) => /is not app-claude-2: nothing killed/.test(t));
       await keys("k", ..."app-claude-2".split(""), "Enter");
       await until("killed", screen, (t) => /killed dev-wes\/wes-agent\/app-claude-2/.test(t));
@@ -216,7 +221,8 @@ describe.sequential("agentctl on the example team", () => {
       );
       await keys("?");
       await until("help", screen, (t) => /attach read-only \(a safety catch, not a security boundary\)/.test(t));
-      await keys("x", "q");
+      await keys("x");
+      await keys("q");
     } finally {
       await asPerson(env, "marcus", "dev-marcus", "tmux -L tui kill-server");
     }
@@ -251,8 +257,15 @@ describe.sequential("agentctl on the example team", () => {
   });
 
   test("a server that stops answering is a row saying so, with its last known sessions marked stale, within the timeout", async () => {
-    await asRoot(env, "dev-wes", "systemd-run --quiet --on-active=1 ip link set eth0 down");
-    await new Promise((r) => setTimeout(r, 2500));
+    // Cut dev-wes off: its link goes down in the namespace the host pool made for it.
+    const address = env.hosts.find((h) => h.name === "dev-wes")!.address;
+    const ns = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+      .split("\n")
+      .map((l) => l.split(" ")[0]!)
+      .filter((n) => n.startsWith(`ar-${POOL}-`))
+      .find((n) => execFileSync("ip", ["netns", "exec", n, "ip", "-4", "-o", "addr"], { encoding: "utf8" }).includes(` ${address}/`));
+    expect(ns).toBeDefined();
+    execFileSync("ip", ["netns", "exec", ns!, "ip", "link", "set", "eth0", "down"]);
     const t0 = Date.now();
     const m = await lsAll("marcus", "dev-marcus");
     const seconds = (Date.now() - t0) / 1000;

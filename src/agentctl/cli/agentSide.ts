@@ -213,7 +213,8 @@ export async function start(req: StartRequest): Promise<Sidecar> {
   if (bad) throw new Error(bad);
   if (taken.includes(name)) throw new Error(`a session named ${name} already exists for ${userInfo().username}`);
   const top = await git(dir, "rev-parse", "--show-toplevel");
-  const branch = top ? (await git(dir, "rev-parse", "--abbrev-ref", "HEAD")) || "" : "";
+  // symbolic-ref also names a branch with no commit yet; a detached HEAD shows its commit.
+  const branch = top ? (await git(dir, "symbolic-ref", "--short", "HEAD")) || (await git(dir, "rev-parse", "--short", "HEAD")) : "";
   const gitDir = top ? await git(dir, "rev-parse", "--absolute-git-dir") : "";
   const common = top ? path.resolve(dir, await git(dir, "rev-parse", "--git-common-dir")) : "";
   const record: Sidecar = {
@@ -238,12 +239,18 @@ export async function start(req: StartRequest): Promise<Sidecar> {
   // The tmux server belongs in the agent's user manager (user@UID.service, inside
   // user-UID.slice): a first session starts it there; later ones join it. An agent that
   // exits leaves its pane and exit status (remain-on-exit, in the managed tmux.conf).
+  // OOMPolicy=continue: an OOM kill of one process (the slice's MemoryMax) must not make
+  // systemd stop the scope, i.e. every session of this tmux server.
   const running = (await run("tmux", tmuxArgs("has-session"), { timeoutMs: 5000 })).code === 0;
   const r = running
     ? await run("tmux", tmux, { timeoutMs: 10_000 })
-    : await run("systemd-run", ["--user", "--scope", "--quiet", "--collect", `--unit=agent-tmux-${process.pid}`, "tmux", ...tmux], {
-        timeoutMs: 15_000,
-      });
+    : await run(
+        "systemd-run",
+        ["--user", "--scope", "--quiet", "--collect", `--unit=agent-tmux-${process.pid}`, "-p", "OOMPolicy=continue", "tmux", ...tmux],
+        {
+          timeoutMs: 15_000,
+        },
+      );
   if (r.code !== 0) throw new Error(`tmux could not start the session: ${r.stderr.trim() || r.stdout.trim()}`);
   // Separate call: an argument of the agent's command ending in ";" would split a chain.
   const set = await run(

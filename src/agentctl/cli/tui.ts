@@ -41,11 +41,12 @@ interface ViewState {
   selected: number;
 }
 
-function App(props: { initial: ViewState; onExit: (e: Exit, v: ViewState) => void }) {
+function App(props: { initial: ViewState; last: ServerEnvelope[]; onExit: (e: Exit, v: ViewState, last: ServerEnvelope[]) => void }) {
   const { exit } = useApp();
   const { stdout } = useStdout();
   const [view, setView] = useState(props.initial);
-  const [envelopes, setEnvelopes] = useState<ServerEnvelope[]>([]);
+  // What was shown before an attach stays on screen until the first refresh after it.
+  const [envelopes, setEnvelopes] = useState<ServerEnvelope[]>(props.last);
   const [refreshed, setRefreshed] = useState<{ at: Date; ms: number } | undefined>();
   const [prompt, setPrompt] = useState<Prompt>();
   const [help, setHelp] = useState(false);
@@ -80,34 +81,42 @@ function App(props: { initial: ViewState; onExit: (e: Exit, v: ViewState) => voi
   const current = rows[selected];
   const target = (r: Row): Target => ({ server: r.server, agentUser: r.session.agent_user, session: r.session.session });
   const leave = (e: Exit) => {
-    props.onExit(e, { ...view, selected });
+    props.onExit(e, { ...view, selected }, envelopes);
     exit();
   };
 
-  useInput((input, key) => {
-    if (prompt) {
-      if (key.escape) return setPrompt(undefined);
-      if (key.return) return void submit(prompt);
-      if (key.backspace || key.delete) return setPrompt({ ...prompt, text: prompt.text.slice(0, -1) });
-      if (input && !key.ctrl && !key.meta) setPrompt({ ...prompt, text: prompt.text + input });
-      if (prompt.kind === "filter") setView((v) => ({ ...v, filter: prompt.text + (input ?? "") }));
+  // Input arrives in chunks ("/claude\r" when keys come fast, or pasted): each character
+  // is handled in turn, against the prompt as it stands after the one before.
+  const promptRef = useRef<Prompt>(undefined);
+  const setPromptNow = (p: Prompt) => {
+    promptRef.current = p;
+    setPrompt(p);
+  };
+  const onChar = (ch: string) => {
+    const p = promptRef.current;
+    if (p) {
+      if (ch === "\r" || ch === "\n") return void submit(p);
+      if (ch === "\u007f" || ch === "\b") return setPromptNow({ ...p, text: p.text.slice(0, -1) });
+      if (ch < " ") return;
+      const next = { ...p, text: p.text + ch };
+      setPromptNow(next);
+      if (p.kind === "filter") setView((v) => ({ ...v, filter: next.text, selected: 0 }));
       return;
     }
     if (help) return setHelp(false);
-    if (key.upArrow) return setView((v) => ({ ...v, selected: Math.max(0, selected - 1) }));
-    if (key.downArrow) return setView((v) => ({ ...v, selected: Math.min(rows.length - 1, selected + 1) }));
-    if (key.return && current) return leave({ kind: "attach", target: target(current), readOnly: false });
-    switch (input) {
+    switch (ch) {
+      case "\r":
+        return current && leave({ kind: "attach", target: target(current), readOnly: false });
       case "q":
         return leave({ kind: "quit" });
       case "r":
         return current && leave({ kind: "attach", target: target(current), readOnly: true });
       case "k":
-        return current && setPrompt({ kind: "kill", text: "" });
+        return current && setPromptNow({ kind: "kill", text: "" });
       case "n":
-        return setPrompt({ kind: "dir", text: "" });
+        return setPromptNow({ kind: "dir", text: "" });
       case "/":
-        return setPrompt({ kind: "filter", text: view.filter });
+        return setPromptNow({ kind: "filter", text: "" });
       case "w":
         return setView((v) => ({ ...v, waitingOnly: !v.waitingOnly }));
       case "a":
@@ -116,10 +125,18 @@ function App(props: { initial: ViewState; onExit: (e: Exit, v: ViewState) => voi
       case "?":
         return setHelp(true);
     }
+  };
+  useInput((input, key) => {
+    if (key.escape && promptRef.current) return setPromptNow(undefined);
+    if (key.upArrow) return setView((v) => ({ ...v, selected: Math.max(0, selected - 1) }));
+    if (key.downArrow) return setView((v) => ({ ...v, selected: Math.min(rows.length - 1, selected + 1) }));
+    if (key.return) return onChar("\r");
+    if (key.backspace || key.delete) return onChar("\u007f");
+    for (const ch of input) onChar(ch);
   });
 
   const submit = async (p: NonNullable<Prompt>) => {
-    setPrompt(undefined);
+    setPromptNow(undefined);
     if (p.kind === "filter") return setView((v) => ({ ...v, filter: p.text, selected: 0 }));
     if (p.kind === "kill") {
       if (!current) return;
@@ -134,7 +151,7 @@ function App(props: { initial: ViewState; onExit: (e: Exit, v: ViewState) => voi
     }
     if (p.kind === "dir") {
       setPendingDir(p.text);
-      return setPrompt({ kind: "agent", text: "" });
+      return setPromptNow({ kind: "agent", text: "" });
     }
     try {
       const t = await newSession({ dir: pendingDir || undefined, agent: p.text || "shell", command: [] });
@@ -199,14 +216,17 @@ function App(props: { initial: ViewState; onExit: (e: Exit, v: ViewState) => voi
 /** Run the view until q; attaches happen between two runs of it. */
 export async function runTui(): Promise<number> {
   let view: ViewState = { allServers: false, waitingOnly: false, filter: "", selected: 0 };
+  let last: ServerEnvelope[] = [];
   for (;;) {
     let exitWith: Exit = { kind: "quit" };
     const app = render(
       h(App, {
         initial: view,
-        onExit: (e, v) => {
+        last,
+        onExit: (e, v, shown) => {
           exitWith = e;
           view = v;
+          last = shown;
         },
       }),
       { exitOnCtrlC: true },
