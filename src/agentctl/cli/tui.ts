@@ -219,6 +219,8 @@ export async function runTui(): Promise<number> {
   let last: ServerEnvelope[] = [];
   for (;;) {
     let exitWith: Exit = { kind: "quit" };
+    // A clean screen each time: what tmux or ssh printed on detach is not part of the view.
+    process.stdout.write("\u001b[2J\u001b[3J\u001b[H");
     const app = render(
       h(App, {
         initial: view,
