@@ -3,7 +3,7 @@ import type { Target } from "../names";
 import { formatTarget } from "../names";
 import { agentEnv, asAgent, caller, hopServers, myAgents, sshOptions } from "./collect";
 import { journal } from "./journal";
-import { AGENTCTL, localServer, tmuxArgs } from "./paths";
+import { localServer, tmuxArgs } from "./paths";
 import { run, runInteractive, sudoRefusal } from "./run";
 
 // new, attach and kill, as the human. Here: through sudo to the agent user, refused with
@@ -110,4 +110,3 @@ export async function killSession(t: Target): Promise<void> {
   journal({ action: "kill", caller: caller(), agentUser: t.agentUser, session: t.session, server: t.server, mode: "kill" });
 }
 
-export { AGENTCTL };
