@@ -109,4 +109,3 @@ export async function killSession(t: Target): Promise<void> {
   if (r.code !== 0) throw new Refused(`${formatTarget(t)}: ${r.stderr.trim().replace(/^agentctl: /, "") || "kill failed"}`);
   journal({ action: "kill", caller: caller(), agentUser: t.agentUser, session: t.session, server: t.server, mode: "kill" });
 }
-
