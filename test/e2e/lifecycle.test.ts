@@ -217,6 +217,7 @@ function plannedCreates(p: TeamPlan): string[] {
       `${n}-runtime`,
       `${n}-sshd`,
       `${n}-audit`,
+      `${n}-agentctl`,
       `${n}-archives`,
       `${n}-sudoers-defaults`,
     );

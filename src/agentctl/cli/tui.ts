@@ -16,7 +16,7 @@ const KEYS: [string, string][] = [
   ["↑/↓", "move"],
   ["Enter", "attach"],
   ["r", "attach read-only (a safety catch, not a security boundary)"],
-  ["n", "new session (project dir, agent) where the selected row is, or here"],
+  ["n", "new session on this server (project dir, then agent)"],
   ["k", "kill (type the session name to confirm)"],
   ["/", "filter"],
   ["w", "waiting for input only"],
