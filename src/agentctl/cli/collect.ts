@@ -86,8 +86,11 @@ export function hopServers(): string[] {
 }
 
 /** ssh options for agentctl's own connections: no prompts, short timeouts, one
- *  connection per host kept for a while (sshd's MaxSessions is per connection). */
-export function sshOptions(): string[] {
+ *  connection per host kept for a while for the short requests (ls, kill). An attach
+ *  (`shared: false`) gets its own connection: sshd's MaxSessions counts the sessions of
+ *  one connection, and long attaches must not use up the ones `ls` needs. */
+export function sshOptions(shared = true): string[] {
+  if (!shared) return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ControlMaster=no", "-o", "ControlPath=none"];
   const dir = path.join(
     process.env.XDG_RUNTIME_DIR && existsSync(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : path.join(homedir(), ".ssh"),
     "agentctl-cm",
