@@ -66,7 +66,7 @@ export async function newSession(o: NewOptions): Promise<Target> {
 export async function attach(t: Target, readOnly: boolean): Promise<number> {
   if (where(t.server) === "remote")
     return runInteractive("ssh", [
-      ...sshOptions(),
+      ...sshOptions(false),
       "-t",
       t.server,
       "agentctl",
