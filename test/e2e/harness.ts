@@ -26,10 +26,10 @@ export interface TeamEnv {
   stack?: Stack;
 }
 
-/** Boot hosts dev-<person> for each person and generate their keys. */
-export async function bootTeam(people: string[]): Promise<TeamEnv> {
+/** Boot hosts dev-<person> for each person (plus `extraHosts`, named as given) and generate their keys. */
+export async function bootTeam(people: string[], extraHosts: string[] = []): Promise<TeamEnv> {
   const dir = mkdtempSync(path.join(tmpdir(), "agent-runtime-e2e-"));
-  const hosts = await startPool({ pool: POOL, subnet: SUBNET, names: people.map((p) => `dev-${p}`) });
+  const hosts = await startPool({ pool: POOL, subnet: SUBNET, names: [...people.map((p) => `dev-${p}`), ...extraHosts] });
   mkdirSync(path.join(dir, "keys"), { mode: 0o700 });
   const keys = Object.fromEntries(
     people.map((p) => {
