@@ -110,3 +110,17 @@ export async function asRoot(env: TeamEnv, server: string, command: string): Pro
   if (r.code !== 0) throw new Error(`${server}: ${command}: exit ${r.code}: ${r.stderr}`);
   return r.stdout;
 }
+
+/** Cut (or restore) a pool host's only link, inside the network namespace the pool made for
+ *  it: nothing answers at its address any more, as for a machine that is off. */
+export function setHostLink(pool: string, address: string, state: "up" | "down"): void {
+  const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.split(" ")[0]!)
+    .filter((n) => n.startsWith(`ar-${pool}-`));
+  const ns = namespaces.find((n) =>
+    execFileSync("ip", ["-n", n, "-4", "-o", "addr", "show", "dev", "eth0"], { encoding: "utf8" }).includes(` ${address}/`),
+  );
+  if (!ns) throw new Error(`no network namespace of pool ${pool} holds ${address}`);
+  execFileSync("ip", ["-n", ns, "link", "set", "eth0", state]);
+}

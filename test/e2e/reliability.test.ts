@@ -1,5 +1,5 @@
-import { execFile, execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseDocument } from "yaml";
@@ -7,7 +7,7 @@ import type { TeamPlan } from "../../src/plan/access";
 import { engineEnv, TOOLCHAIN_BIN } from "../../src/sandbox/engine";
 import type { PoolHost } from "../../src/sandbox/hostPool";
 import { auditAccess } from "../../src/sandbox/probe";
-import { asPerson, asRoot, bootTeam, configure, POOL, renderTeam, teardownTeam, upOps, type TeamEnv } from "./harness";
+import { asPerson, asRoot, bootTeam, configure, POOL, renderTeam, setHostLink, teardownTeam, upOps, type TeamEnv } from "./harness";
 
 // The reliability suite (issue 14, part 3) on real hosts with the real engine, one pool
 // for the whole file: the example team on four hosts plus a spare that replaces a dead one.
@@ -51,17 +51,21 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
-/** Cut (or restore) a host's only link, inside the network namespace the pool made for it. */
-function setLink(host: PoolHost, state: "up" | "down"): void {
-  const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
-    .split("\n")
-    .map((l) => l.split(" ")[0]!)
-    .filter((n) => n.startsWith(`ar-${POOL}-`));
-  const ns = namespaces.find((n) =>
-    execFileSync("ip", ["-n", n, "-4", "-o", "addr", "show", "dev", "eth0"], { encoding: "utf8" }).includes(` ${host.address}/`),
-  );
-  if (!ns) throw new Error(`no namespace of pool ${POOL} holds ${host.address}`);
-  execFileSync("ip", ["-n", ns, "link", "set", "eth0", state]);
+const setLink = (host: PoolHost, state: "up" | "down") => setHostLink(POOL, host.address, state);
+
+/** A function that finds `name` under `dir` (recursively) when called; undefined until it exists. */
+function findFile(dir: string, name: string): () => string | undefined {
+  const search = (d: string): string | undefined => {
+    for (const e of existsSync(d) ? readdirSync(d, { withFileTypes: true }) : []) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        const found = search(p);
+        if (found) return found;
+      } else if (e.name === name) return p;
+    }
+    return undefined;
+  };
+  return () => search(dir);
 }
 
 // Everything agent-runtime manages on a server, as `hash mode owner path` lines.
@@ -221,17 +225,27 @@ describe.sequential("reliability on real hosts", () => {
     const kill = () => {
       if (killed) return;
       killed = true;
-      process.kill(-child.pid!, "SIGKILL");
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone (exitedEarly says whether it finished by itself)
+      }
     };
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      // The first step is on its way to a server.
-      if (/(creating|updating) \(\d+s\)|(creating|updating)\s*$/m.test(out) || /dev-\w+-(sudoers|user|agent)-\S+ +(creating|updating)/.test(out)) kill();
-    });
-    const bound = setTimeout(kill, 120_000);
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
+    // Kill once the checkpoint on disk records a step in flight (a pending operation),
+    // polled every 100 ms for at most 2 minutes.
+    const checkpoint = findFile(path.join(stateDir(), "backend", ".pulumi", "stacks"), "e2e.json");
+    let exitedEarly = false;
+    void exited.then(() => (exitedEarly = !killed));
+    for (let i = 0; i < 1200 && !killed && !exitedEarly; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      const text = checkpoint() ? readFileSync(checkpoint()!, "utf8") : "";
+      if (/"pending_operations":\s*\[\s*\{/.test(text)) kill();
+    }
+    kill();
     await exited;
-    clearTimeout(bound);
-    expect(killed, out).toBe(true);
+    expect(exitedEarly, out).toBe(false);
     // Killed with a step in flight: the state records it as a pending operation.
     const pending = ((await env.stack!.exportStack()).deployment as { pending_operations?: unknown[] }).pending_operations ?? [];
     expect(pending.length, out).toBeGreaterThan(0);
