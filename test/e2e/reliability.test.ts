@@ -68,6 +68,26 @@ function findFile(dir: string, name: string): () => string | undefined {
   return () => search(dir);
 }
 
+/** Every live descendant of `pid`, from /proc (parents before children). */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  for (let frontier = [pid]; frontier.length; ) {
+    frontier = [...parent].filter(([, pp]) => frontier.includes(pp)).map(([p]) => p);
+    out.push(...frontier);
+  }
+  return out;
+}
+
 // Everything agent-runtime manages on a server, as `hash mode owner path` lines.
 const FINGERPRINT = String.raw`
 for f in /etc/passwd /etc/group /etc/sudoers.d/* /etc/ssh/sshd_config.d/* /etc/ssh/agent-runtime/authorized_keys/* \
@@ -210,25 +230,28 @@ describe.sequential("reliability on real hosts", () => {
     const r = renderTeam(env, text);
     plan = r.plan;
     await configure(env, r.yaml);
-    // The CLI itself (not the Automation API), in its own process group: killed with
-    // everything it started (language host, providers, ssh) the way a crash or a closed
-    // terminal would, by the group id recorded here.
+    // The CLI itself (not the Automation API), killed with everything it started
+    // (language host, providers, ssh), as a crash or a closed terminal would.
     const child = spawn(path.join(TOOLCHAIN_BIN, "pulumi"), ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "e2e"], {
       cwd: path.join(stateDir(), "work"),
       env: { ...process.env, ...engineEnv(stateDir()) },
-      detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
     let killed = false;
     const exited = new Promise<number | null>((res) => child.on("close", (code) => res(code)));
+    // pulumi starts its language host and providers in process groups of their own: record
+    // the whole tree under the child first, then kill each recorded PID (orphaned, the
+    // language host would spin on its dead engine connection).
     const kill = () => {
       if (killed) return;
       killed = true;
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // already gone (exitedEarly says whether it finished by itself)
+      for (const pid of [child.pid!, ...descendants(child.pid!)]) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone (exitedEarly says whether pulumi finished by itself)
+        }
       }
     };
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -263,7 +286,7 @@ describe.sequential("reliability on real hosts", () => {
     // Until then, up is refused: the dead run still holds the stack's lock.
     const locked = await pulumi("up", "--yes", "--skip-preview");
     expect(locked.code).toBe(1);
-    console.log("up before recovery:", locked.out.slice(-1500));
+    expect(locked.out).toMatch(/the stack is currently locked[\s\S]*pulumi cancel/);
     const cancel = await pulumi("cancel", "--yes");
     expect(cancel.code, cancel.out).toBe(0);
     const refresh = await pulumi("refresh", "--clear-pending-creates", "--yes");
