@@ -34,7 +34,7 @@ die() {
 tools=$CACHE/scores
 mkdir -p "$tools"
 lynis_dir=$tools/lynis-$LYNIS_VERSION
-if [[ ! -x $lynis_dir/lynis ]]; then
+if [[ ! -x $lynis_dir/lynis || ! -d $lynis_dir/plugins ]]; then
   deb=$tools/lynis_${LYNIS_VERSION}_all.deb
   if [[ ! -f $deb ]]; then
     (cd "$tools" && apt-get download "lynis=$LYNIS_VERSION" >&2) ||
@@ -43,10 +43,11 @@ if [[ ! -x $lynis_dir/lynis ]]; then
   tmp=$(mktemp -d)
   dpkg-deb -x "$deb" "$tmp"
   # The layout lynis finds when run from its own directory: ./include, ./plugins, ./db, ./default.prf.
+  rm -rf "$lynis_dir.new"
   mkdir -p "$lynis_dir.new"
   cp -a "$tmp/usr/share/lynis/." "$lynis_dir.new/"
-  cp -a "$tmp/usr/sbin/lynis" "$tmp/etc/lynis/default.prf" "$lynis_dir.new/"
-  rm -rf "$tmp"
+  cp -a "$tmp/usr/sbin/lynis" "$tmp/etc/lynis/default.prf" "$tmp/etc/lynis/plugins" "$lynis_dir.new/"
+  rm -rf "$tmp" "$lynis_dir"
   mv "$lynis_dir.new" "$lynis_dir"
 fi
 ssh_audit=$tools/ssh-audit-$SSH_AUDIT_VERSION/bin/ssh-audit

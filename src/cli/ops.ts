@@ -91,7 +91,8 @@ export async function driftCommand(args: string[]): Promise<number> {
 
 function print(r: DriftReport, json: boolean): void {
   if (json) console.log(JSON.stringify(r, null, 2));
-  else if (r.findings.length === 0 && r.unreachable.length === 0) console.log(`no drift: ${r.checked} managed files as agent-runtime wrote them`);
+  else if (r.findings.length === 0 && r.unreachable.length === 0)
+    console.log(`no drift: ${r.checked} managed files as agent-runtime wrote them`);
   else console.log(driftTable(r));
 }
 

@@ -37,7 +37,7 @@ export function driftCheckScript(files: ManagedFile[]): string {
   return [
     "set -u",
     "check() { # index path user-of-$UID",
-    '  local p=$2 uid',
+    "  local p=$2 uid",
     '  if [[ -n $3 ]]; then uid=$(id -u -- "$3" 2>/dev/null) || { echo "$1 nouser"; return; }; p=${p//\\$UID/$uid}; fi',
     '  if [[ -L $p ]]; then echo "$1 link"',
     '  elif [[ -f $p ]]; then echo "$1 file $(sha256sum <"$p" | cut -d" " -f1) $(stat -c "%a %U:%G" -- "$p")"',
@@ -108,7 +108,11 @@ export async function checkDrift(steps: StateStep[], opts: { keyPath?: string; s
       const address = c ? `${c.user}@${c.host}:${c.port}` : "?";
       const keyPath = opts.keyPath ?? c?.keyPath;
       if (!c || !keyPath) {
-        report.unreachable.push({ server, address, error: "no connection or key in the state (pass --key FILE: the provisioner's private key)" });
+        report.unreachable.push({
+          server,
+          address,
+          error: "no connection or key in the state (pass --key FILE: the provisioner's private key)",
+        });
         return;
       }
       const r = await runAsRoot(c, keyPath, driftCheckScript(mine));

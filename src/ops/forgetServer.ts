@@ -69,7 +69,8 @@ export async function provedUnreachable(host: string, port: number, tries = 3, t
   const seen: string[] = [];
   for (let i = 0; i < tries; i++) {
     const r = await connectOnce(host, port, timeoutMs);
-    if (r === "connected" || r === "refused") return `${host}:${port} answered (${r === "connected" ? "ssh port open" : "connection refused: a machine is there"})`;
+    if (r === "connected" || r === "refused")
+      return `${host}:${port} answered (${r === "connected" ? "ssh port open" : "connection refused: a machine is there"})`;
     seen.push(r);
     await new Promise((res) => setTimeout(res, 500));
   }

@@ -50,7 +50,11 @@ export function resourcesOf(exported: unknown): StateResource[] {
 
 /** The server a resource belongs to: its nearest DevServer ancestor, or ServerAccess `<server>-access`. */
 export function serverOf(r: StateResource, byUrn: Map<string, StateResource>): string | undefined {
-  for (let p = r.parent ? byUrn.get(r.parent) : undefined, hops = 0; p && hops < 20; p = p.parent ? byUrn.get(p.parent) : undefined, hops++) {
+  for (
+    let p = r.parent ? byUrn.get(r.parent) : undefined, hops = 0;
+    p && hops < 20;
+    p = p.parent ? byUrn.get(p.parent) : undefined, hops++
+  ) {
     if (p.type === DEV_SERVER) return urnName(p.urn);
     if (p.type === SERVER_ACCESS) return urnName(p.urn).replace(/-access$/, "");
   }
@@ -132,7 +136,9 @@ export function managedFiles(steps: StateStep[]): ManagedFile[] {
     const v = scriptVars(s.script);
     const base = { step: s.name, server: s.server };
     if (s.script.includes("# agent-runtime: templates/sudoers/install.sh") && v.AR_FILE !== undefined && v.AR_CONTENT !== undefined) {
-      return [{ ...base, kind: "sudoers", path: `/etc/sudoers.d/${v.AR_FILE}`, content: `${v.AR_CONTENT}\n`, mode: "440", owner: "root:root" }];
+      return [
+        { ...base, kind: "sudoers", path: `/etc/sudoers.d/${v.AR_FILE}`, content: `${v.AR_CONTENT}\n`, mode: "440", owner: "root:root" },
+      ];
     }
     if (s.script.includes("# agent-runtime: templates/sshd/apply.sh") && v.AR_CONTENT !== undefined) {
       const path = "/etc/ssh/sshd_config.d/00-agent-runtime.conf";

@@ -28,7 +28,9 @@ export interface Target {
 /** Opens the stack `opts` names; throws naming the option to fix when there is none. */
 export async function openTarget(opts: TargetOptions): Promise<Target> {
   const local = existsSync(path.join(TOOLCHAIN_BIN, "pulumi"));
-  const pulumiCommand = local ? await PulumiCommand.get({ root: path.dirname(TOOLCHAIN_BIN), skipVersionCheck: true }) : await PulumiCommand.get();
+  const pulumiCommand = local
+    ? await PulumiCommand.get({ root: path.dirname(TOOLCHAIN_BIN), skipVersionCheck: true })
+    : await PulumiCommand.get();
   let workDir: string;
   let envVars: Record<string, string>;
   let stackName = opts.stack;

@@ -81,7 +81,7 @@ function descendants(pid: number): number[] {
     }
   }
   const out: number[] = [];
-  for (let frontier = [pid]; frontier.length; ) {
+  for (let frontier = [pid]; frontier.length;) {
     frontier = [...parent].filter(([, pp]) => frontier.includes(pp)).map(([p]) => p);
     out.push(...frontier);
   }
@@ -215,9 +215,9 @@ describe.sequential("reliability on real hosts", () => {
     // Back: the re-run does exactly what was left, on dev-olga only.
     const rerun = await upOps(stack);
     expect(rerun.ops).toEqual(["update dev-olga-agent-olga-agent"]);
-    expect(await asRoot(env, "dev-olga", "grep CPUQuota /etc/systemd/system/user-$(id -u olga-agent).slice.d/50-agent-runtime.conf")).toMatch(
-      /CPUQuota=500%/,
-    );
+    expect(
+      await asRoot(env, "dev-olga", "grep CPUQuota /etc/systemd/system/user-$(id -u olga-agent).slice.d/50-agent-runtime.conf"),
+    ).toMatch(/CPUQuota=500%/);
     expect((await upOps(stack)).ops).toEqual([]);
   });
 
@@ -293,10 +293,18 @@ describe.sequential("reliability on real hosts", () => {
     expect(refresh.code, refresh.out).toBe(0);
     expect(((await env.stack!.exportStack()).deployment as { pending_operations?: unknown[] }).pending_operations ?? []).toEqual([]);
     const converged = await upOps(env.stack!);
-    expect(converged.ops.every((o) => /^(create|update) /.test(o)), converged.ops.join("\n")).toBe(true);
+    expect(
+      converged.ops.every((o) => /^(create|update) /.test(o)),
+      converged.ops.join("\n"),
+    ).toBe(true);
     expect((await upOps(env.stack!)).ops).toEqual([]);
     await expectConfigsWhole(SERVERS);
-    expect(await auditAccess(plan, env.hosts.filter((h) => SERVERS.includes(h.name)))).toEqual([]);
+    expect(
+      await auditAccess(
+        plan,
+        env.hosts.filter((h) => SERVERS.includes(h.name)),
+      ),
+    ).toEqual([]);
     const drift = await cli("drift", ...target());
     expect(drift.code, drift.stdout).toBe(0);
   });
@@ -338,7 +346,12 @@ describe.sequential("reliability on real hosts", () => {
     expect((await upOps(env.stack!)).ops).toEqual([]);
 
     // The new host: least privilege as planned, people log in, drift finds nothing anywhere.
-    expect(await auditAccess(plan, env.hosts.filter((h) => SERVERS.includes(h.name)))).toEqual([]);
+    expect(
+      await auditAccess(
+        plan,
+        env.hosts.filter((h) => SERVERS.includes(h.name)),
+      ),
+    ).toEqual([]);
     expect((await asPerson(env, "wes", "dev-wes", "id -un")).stdout.trim()).toBe("wes");
     expect((await asPerson(env, "marcus", "dev-wes", "sudo -n -u wes-agent id -un")).stdout.trim()).toBe("wes-agent");
     const drift = await cli("drift", "--json", ...target());
@@ -348,7 +361,8 @@ describe.sequential("reliability on real hosts", () => {
     for (const s of others) {
       const after = await fingerprint(s);
       const changed = after.filter((l) => !before[s]!.includes(l)).map((l) => l.split(" ").pop());
-      const expected = s === "dev-nadia" ? [] : [`/home/${s.slice(4)}/.ssh/agent-runtime.conf`, `/home/${s.slice(4)}/.ssh/agent-runtime_known_hosts`];
+      const expected =
+        s === "dev-nadia" ? [] : [`/home/${s.slice(4)}/.ssh/agent-runtime.conf`, `/home/${s.slice(4)}/.ssh/agent-runtime_known_hosts`];
       expect(changed.sort(), s).toEqual(expected);
     }
     const hop = await asRoot(env, "dev-marcus", "cat /home/marcus/.ssh/agent-runtime.conf /home/marcus/.ssh/agent-runtime_known_hosts");
