@@ -106,8 +106,9 @@ score() {
   local label=$1
   echo "scores: lynis on $label ($3) …" >&2
   tar -C "$lynis_dir" -cf - . | on_host "$@" 'rm -rf /tmp/ar-lynis && mkdir -m 0700 /tmp/ar-lynis && tar -xf - -C /tmp/ar-lynis --no-same-owner'
-  on_host "$@" 'cd /tmp/ar-lynis && ./lynis audit system --quick --no-colors --report-file /tmp/ar-lynis/report.dat --logfile /tmp/ar-lynis/lynis.log >/dev/null 2>&1; cat /tmp/ar-lynis/report.dat; rm -rf /tmp/ar-lynis' \
+  on_host "$@" 'cd /tmp/ar-lynis && ./lynis audit system --quick --no-colors --report-file /tmp/ar-lynis/report.dat --logfile /tmp/ar-lynis/lynis.log >/dev/null 2>&1; cat /tmp/ar-lynis/report.dat' \
     >"$state/$label.lynis"
+  on_host "$@" 'cat /tmp/ar-lynis/lynis.log; rm -rf /tmp/ar-lynis' >"$state/$label.lynis.log"
   echo "scores: ssh-audit on $label ($3) …" >&2
   "$ssh_audit" -j -p 22 "$3" >"$state/$label.ssh-audit.json" 2>/dev/null || true
 }
@@ -118,7 +119,7 @@ score provisioned agent-runtime "$(host_field "$state/provisioned.json" dev-wes 
   "$(host_field "$state/provisioned.json" dev-wes privateKeyPath)" "$(host_field "$state/provisioned.json" dev-wes knownHostsPath)"
 
 python3 - "$state" "$LYNIS_VERSION" "$SSH_AUDIT_VERSION" <<'PY'
-import json, sys, datetime
+import json, re, sys, datetime
 state, lynis_v, audit_v = sys.argv[1:4]
 
 def lynis(label):
@@ -129,7 +130,7 @@ def lynis(label):
             idx = line.split("=", 1)[1]
         elif line.startswith("suggestion[]="):
             f = line.split("=", 1)[1].split("|")
-            sugg.append((f[0], f[1] if len(f) > 1 else "", f[3] if len(f) > 3 and f[3] not in ("-", "") else ""))
+            sugg.append((f[0], f[1] if len(f) > 1 else "", " ".join(x for x in f[2:4] if x not in ("-", ""))))
         elif line.startswith("warning[]="):
             f = line.split("=", 1)[1].split("|")
             warn.append((f[0], f[1] if len(f) > 1 else ""))
@@ -152,6 +153,21 @@ def audit(label):
         fails.append((f"cve {c.get('name')}", c.get("description", "")))
     return fails, warns
 
+def lost_points(label):
+    """Hardening points lynis withheld, per test (from its log)."""
+    test, lost, total = None, {}, ""
+    for line in open(f"{state}/{label}.lynis.log", encoding="utf-8", errors="replace"):
+        m = re.search(r"Performing test ID (\S+)", line)
+        if m:
+            test = m.group(1)
+        m = re.search(r"assigned partial number of hardening points \((\d+) of (\d+)\)", line)
+        if m and test:
+            lost[test] = lost.get(test, 0) + int(m.group(2)) - int(m.group(1))
+        m = re.search(r"Currently having (\d+) points \(out of (\d+)\)", line)
+        if m:
+            total = f"{m.group(1)} of {m.group(2)} points"
+    return total, sorted(lost.items(), key=lambda kv: (-kv[1], kv[0]))
+
 labels = ["stock", "provisioned"]
 L = {l: lynis(l) for l in labels}
 A = {l: audit(l) for l in labels}
@@ -173,6 +189,9 @@ for l in labels:
         print(f"  {test:10} {text}{f' [{detail}]' if detail else ''}")
     for test, text in L[l][2]:
         print(f"  WARNING {test:10} {text}")
+    total, lost = lost_points(l)
+    print(f"\n## {l}: lynis {total}; withheld, per test:")
+    print("  " + ", ".join(f"{t} {n}" for t, n in lost))
     print(f"\n## {l}: ssh-audit")
     for what, note in A[l][0]:
         print(f"  FAIL {what}: {note}")
