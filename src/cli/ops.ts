@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { checkDrift, driftTable, REPAIR_MARKER, type DriftReport } from "../ops/drift";
-import { describeForget, planForget, provedUnreachable } from "../ops/forgetServer";
+import { describeForget, planForget, provedUnreachable, serverAddresses } from "../ops/forgetServer";
 import { resourcesOf, stepsOf, type StateResource } from "../ops/stackState";
 import { openTarget, parseTargetArgs, type Target } from "../ops/stackTarget";
 import { engineErrorLines } from "../sandbox/sandbox";
@@ -21,16 +21,26 @@ export async function forgetServerCommand(args: string[]): Promise<number> {
     return 2;
   }
   const target = await openTarget(to);
-  const plan = planForget(resourcesOf(await target.stack.exportStack()), server);
-  console.error(`forget-server: probing ${plan.host}:${plan.port} (3 tries, 3 s each) …`);
-  const answered = await provedUnreachable(plan.host, plan.port);
-  if (answered) {
+  const resources = resourcesOf(await target.stack.exportStack());
+  planForget(resources, server); // names the servers that have steps when this one has none
+  // After an `up` that moved the server but could not undo its old steps, there are two
+  // addresses: only the one that is gone is forgotten.
+  let dead: { host: string; port: number } | undefined;
+  let answered = "";
+  for (const a of serverAddresses(resources, server)) {
+    console.error(`forget-server: probing ${a.host}:${a.port} (3 tries, 3 s each) …`);
+    const r = await provedUnreachable(a.host, a.port);
+    if (r) answered ||= r;
+    else dead ??= a;
+  }
+  if (!dead) {
     console.error(
       `forget-server: ${server}: ${answered}. Only a server that is gone may be forgotten: while it answers, ` +
         `let \`pulumi up\` undo its steps there (or cut it off first if it must not be touched).`,
     );
     return 1;
   }
+  const plan = planForget(resources, server, dead);
   console.log(`${plan.host}:${plan.port} does not answer (3 tries): ${server} is gone.`);
   console.log(describeForget(plan));
   if (!yes) {
@@ -46,14 +56,23 @@ export async function forgetServerCommand(args: string[]): Promise<number> {
       return 1;
     }
   }
-  // Pulumi's own command: it refuses anything unsafe (e.g. a resource that still has children).
-  const r = await target.pulumi(["state", "delete", "--yes", "--target-dependents", ...plan.steps]);
-  if (r.code !== 0) {
-    console.error(`forget-server: pulumi state delete failed (exit ${r.code}), state unchanged:\n${r.stderr.trim()}`);
-    return 1;
+  if (plan.pendingDeletes === 0) {
+    // Pulumi's own command: it refuses anything unsafe (e.g. a resource that still has children).
+    const r = await target.pulumi(["state", "delete", "--yes", "--target-dependents", ...plan.steps]);
+    if (r.code !== 0) {
+      console.error(`forget-server: pulumi state delete failed (exit ${r.code}), state unchanged:\n${r.stderr.trim()}`);
+      return 1;
+    }
+  } else {
+    // Old copies share their URN with the live steps on the new host, which a URN cannot
+    // tell apart: drop exactly those copies through the Automation API (export, import;
+    // the engine checks the result's integrity on import).
+    const exported = (await target.stack.exportStack()) as unknown as { deployment: { resources: StateResource[] } };
+    exported.deployment.resources = exported.deployment.resources.filter((r) => !plan.drops(r));
+    await target.stack.importStack(exported as never);
   }
-  const left = new Set(resourcesOf(await target.stack.exportStack()).map((x) => x.urn));
-  const remaining = [...plan.steps, ...plan.dependents].filter((u) => left.has(u));
+  const after = resourcesOf(await target.stack.exportStack());
+  const remaining = after.filter((r) => plan.drops(r)).map((r) => r.urn);
   if (remaining.length) {
     console.error(`forget-server: still in the state after pulumi state delete:\n  ${remaining.join("\n  ")}`);
     return 1;

@@ -8,34 +8,77 @@ import { dependentsOf, stepsOf, urnName, type StateResource } from "./stackState
 
 export interface ForgetPlan {
   server: string;
-  /** Where the server's steps last ran. */
+  /** The dead address the dropped steps last ran on. */
   host: string;
   port: number;
   /** The dead server's steps (dropped; their undo never runs). */
   steps: string[];
+  /** Of those, old copies still waiting for their undo after an `up` that failed on the
+   *  dead address (their URN is shared with the live copy on the new host, which stays). */
+  pendingDeletes: number;
   /** Steps elsewhere that depend on one of them (a lead's hop key made on the dead server):
    *  dropped too, and run again by the next `up` (the scripts are idempotent). */
   dependents: string[];
+  /** Whether one resource of the exported state is among the dropped (the exact copy:
+   *  a URN can appear twice, the live step on the new host and its old copy). */
+  drops(r: StateResource): boolean;
 }
 
-/** What forget-server would drop for `server`; throws (naming the fix) when the state has no steps for it. */
-export function planForget(resources: StateResource[], server: string): ForgetPlan {
+/** `host:port` of every address the state's steps of `server` ran on (two after an `up`
+ *  that moved the server but failed to undo the old steps). */
+export function serverAddresses(resources: StateResource[], server: string): { host: string; port: number }[] {
+  const seen = new Map<string, { host: string; port: number }>();
+  for (const s of stepsOf(resources)) {
+    if (s.server === server && s.connection)
+      seen.set(`${s.connection.host}:${s.connection.port}`, { host: s.connection.host, port: s.connection.port });
+  }
+  return [...seen.values()];
+}
+
+/** What forget-server would drop for `server` at the dead address `dead`; throws (naming
+ *  the fix) when the state has no steps for it. */
+export function planForget(resources: StateResource[], server: string, dead?: { host: string; port: number }): ForgetPlan {
   const all = stepsOf(resources);
-  const mine = all.filter((s) => s.server === server);
-  if (mine.length === 0) {
+  const ofServer = all.filter((s) => s.server === server);
+  if (ofServer.length === 0) {
     const known = [...new Set(all.map((s) => s.server))].sort();
     throw new Error(`forget-server: the stack has no steps for "${server}" (servers with steps: ${known.join(", ") || "none"})`);
   }
-  const c = mine.find((s) => s.connection)?.connection;
-  if (!c) throw new Error(`forget-server: no step of ${server} records an address`);
+  const at = dead ?? ofServer.find((s) => s.connection)?.connection;
+  if (!at) throw new Error(`forget-server: no step of ${server} records an address`);
+  // Steps on the dead address, and the server's local steps (gate, archive pull) unless a
+  // live copy on another address exists: those belong to whichever machine the server is.
+  const moved = ofServer.some((s) => s.connection && (s.connection.host !== at.host || s.connection.port !== at.port));
+  const mine = ofServer.filter((s) =>
+    s.connection ? s.connection.host === at.host && s.connection.port === at.port : !moved || s.pendingDelete,
+  );
   const urns = mine.map((s) => s.urn);
-  return { server, host: c.host, port: c.port, steps: urns, dependents: dependentsOf(resources, urns) };
+  const live = new Set(all.filter((s) => !s.pendingDelete && !mine.includes(s)).map((s) => s.urn));
+  const dependents = dependentsOf(
+    resources,
+    urns.filter((u) => !live.has(u)),
+  );
+  const onDead = (r: StateResource) => {
+    const c = (r.inputs?.connection as Record<string, unknown> | undefined) ?? r.inputs ?? {};
+    return typeof c.host === "string" ? c.host === at.host && Number(c.port ?? 22) === at.port : !moved || r.delete === true;
+  };
+  return {
+    server,
+    host: at.host,
+    port: at.port,
+    steps: urns,
+    pendingDeletes: mine.filter((s) => s.pendingDelete).length,
+    // A pending-delete copy's URN lives on in its replacement: nothing depends on it alone.
+    dependents,
+    drops: (r) => dependents.includes(r.urn) || (urns.includes(r.urn) && onDead(r)),
+  };
 }
 
 /** The plan as the confirmation text. */
 export function describeForget(p: ForgetPlan): string {
   return [
-    `${p.server} (last reached at ${p.host}:${p.port}): ${p.steps.length} steps will be dropped from the state, without running their undo there:`,
+    `${p.server} (at ${p.host}:${p.port}): ${p.steps.length} steps will be dropped from the state, without running their undo there` +
+      (p.pendingDeletes ? ` (${p.pendingDeletes} of them old copies left by an up that could not undo them):` : ":"),
     ...p.steps.map((u) => `  - ${urnName(u)}`),
     ...(p.dependents.length
       ? [

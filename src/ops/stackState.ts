@@ -11,6 +11,8 @@ export interface StateResource {
   parent?: string;
   inputs?: Record<string, unknown>;
   outputs?: Record<string, unknown>;
+  /** Set on the old copy of a replaced resource whose deletion has not happened yet. */
+  delete?: boolean;
   dependencies?: string[];
   propertyDependencies?: Record<string, string[]>;
 }
@@ -35,6 +37,8 @@ export interface StateStep {
   script: string;
   /** Set for steps that run on the server (not for local steps such as the readiness gate). */
   connection?: StepConnection;
+  /** The old copy of a replaced step, still waiting for its undo (an `up` that failed there). */
+  pendingDelete: boolean;
 }
 
 const DEV_SERVER = "agent-runtime:index:DevServer";
@@ -87,7 +91,7 @@ export function stepsOf(resources: StateResource[]): StateStep[] {
     if (!server) return [];
     const i = r.inputs ?? {};
     const script = typeof i.script === "string" ? i.script : typeof i.stdin === "string" ? i.stdin : "";
-    return [{ urn: r.urn, name: urnName(r.urn), server, script, connection: connectionOf(i) }];
+    return [{ urn: r.urn, name: urnName(r.urn), server, script, connection: connectionOf(i), pendingDelete: r.delete === true }];
   });
 }
 
@@ -133,6 +137,7 @@ export interface ManagedFile {
  *  "changed since agent-runtime wrote it", whatever team.yaml says now). */
 export function managedFiles(steps: StateStep[]): ManagedFile[] {
   return steps.flatMap((s): ManagedFile[] => {
+    if (s.pendingDelete) return [];
     const v = scriptVars(s.script);
     const base = { step: s.name, server: s.server };
     if (s.script.includes("# agent-runtime: templates/sudoers/install.sh") && v.AR_FILE !== undefined && v.AR_CONTENT !== undefined) {

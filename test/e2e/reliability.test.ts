@@ -19,6 +19,7 @@ import { asPerson, asRoot, bootTeam, configure, POOL, renderTeam, setHostLink, t
 
 const EXAMPLE = readFileSync("team.yaml", "utf8");
 const SPARE = "dev-spare";
+const SPARE2 = "dev-spare2";
 let env: TeamEnv;
 let plan: TeamPlan;
 
@@ -111,7 +112,7 @@ async function expectConfigsWhole(servers: string[]) {
 const SERVERS = ["dev-marcus", "dev-nadia", "dev-olga", "dev-wes"];
 
 beforeAll(async () => {
-  env = await bootTeam(["marcus", "nadia", "olga", "wes"], [SPARE]);
+  env = await bootTeam(["marcus", "nadia", "olga", "wes"], [SPARE, SPARE2]);
 });
 afterAll(async () => {
   await teardownTeam(env);
@@ -369,5 +370,50 @@ describe.sequential("reliability on real hosts", () => {
     expect(hop).toContain(spare.address);
     expect(hop).not.toMatch(new RegExp(`${old.address.replace(/\./g, "\\.")}(\\s|$)`, "m"));
     expect(hop).toContain(spare.hostPublicKey.trim().split(" ").slice(0, 2).join(" "));
+  });
+  test("a dead server after an up already failed on it: forget-server drops only the old copies, up converges", async () => {
+    const old = hostOf("dev-nadia");
+    const spare = hostOf(SPARE2);
+    setLink(old, "down");
+    env.hosts = env.hosts.filter((h) => h.name !== "dev-nadia" && h.name !== SPARE2).concat({ ...spare, name: "dev-nadia" });
+    const r = renderTeam(
+      env,
+      edited((d) => {
+        d.setIn(["developers", devIndex("olga"), "mentees"], d.createNode(["nadia", "wes"]));
+        d.setIn(["defaults", "limits", "cpu"], 4);
+      }),
+    );
+    plan = r.plan;
+    const stack = await configure(env, r.yaml);
+    // What the issue saw: the steps move to the new host, then their undo can't reach the old one.
+    let failed = "";
+    try {
+      await stack.up();
+    } catch (err) {
+      failed = (err as Error).message;
+    }
+    expect(failed).toMatch(new RegExp(`${old.address.replace(/\./g, "\\.")}.*(No route to host|timed out)`));
+    const forget = await cli("forget-server", "dev-nadia", "--yes", ...target());
+    expect(forget.code, forget.stderr).toBe(0);
+    expect(forget.stdout).toContain(`${old.address}:22 does not answer`);
+    expect(forget.stdout).toMatch(/old copies left by an up that could not undo them/);
+    const { ops } = await upOps(stack);
+    // What the failed up left undone: steps of the new host, and the hop lists naming it.
+    const allowed = /^create dev-nadia-|^update dev-(marcus-hop-marcus|olga-hop-olga)$/;
+    expect(
+      ops.filter((o) => !allowed.test(o)),
+      ops.join("\n"),
+    ).toEqual([]);
+    expect((await upOps(stack)).ops).toEqual([]);
+    expect(
+      await auditAccess(
+        plan,
+        env.hosts.filter((h) => SERVERS.includes(h.name)),
+      ),
+    ).toEqual([]);
+    expect((await asPerson(env, "nadia", "dev-nadia", "id -un")).stdout.trim()).toBe("nadia");
+    expect((await asPerson(env, "olga", "dev-nadia", "sudo -n -u nadia-agent id -un")).stdout.trim()).toBe("nadia-agent");
+    const drift = await cli("drift", "--json", ...target());
+    expect(drift.code, drift.stdout).toBe(0);
   });
 });

@@ -101,6 +101,17 @@ describe("forget-server plan", () => {
     expect(describeForget(p)).toMatch(/1 steps on other servers depend on them[\s\S]*- dev-nadia-sudoers-marcus/);
   });
 
+  test("after an up that failed on the dead host: only the old copies there are dropped", () => {
+    const s = state();
+    const sshd = s.find((r) => r.urn.endsWith("::dev-nadia-sshd"))!;
+    const oldCopy: StateResource = { ...sshd, delete: true, inputs: { ...sshd.inputs, host: "10.0.0.9" } };
+    s.push(oldCopy);
+    const p = planForget(s, "dev-nadia", { host: "10.0.0.9", port: 22 });
+    expect(p).toMatchObject({ host: "10.0.0.9", pendingDeletes: 1, steps: [sshd.urn], dependents: [] });
+    expect(s.filter((r) => p.drops(r))).toEqual([oldCopy]);
+    expect(describeForget(p)).toMatch(/1 of them old copies left by an up that could not undo them/);
+  });
+
   test("a server without steps is an error naming the servers that have some", () => {
     expect(() => planForget(state(), "dev-wes")).toThrow(/no steps for "dev-wes" \(servers with steps: dev-marcus, dev-nadia\)/);
   });
