@@ -20,6 +20,14 @@ const COMMANDS: Record<string, { help: string; run: () => Promise<Command> }> = 
     help: "preview [file] [--out FILE]        access diff + pulumi preview --diff against the sandbox",
     run: async () => (await import("./preview")).previewCommand,
   },
+  drift: {
+    help: "drift [--json] [--repair] [--sandbox]  managed files on every server vs what the last up wrote",
+    run: async () => (await import("./ops")).driftCommand,
+  },
+  "forget-server": {
+    help: "forget-server SERVER [--yes] [--sandbox]  drop a dead server's steps from the state",
+    run: async () => (await import("./ops")).forgetServerCommand,
+  },
   "access-diff": {
     help: "access-diff --base REF|FILE [--head FILE] [--format markdown|json]",
     run: async () => (await import("./accessDiff")).accessDiffCommand,

@@ -66,9 +66,14 @@ function nextSteps(plan: TeamPlan, hosts: PoolHost[]): string {
 }
 
 async function down(): Promise<number> {
-  await sandboxDown(progress);
+  const r = await sandboxDown(progress);
   console.log("sandbox: down (hosts, mounts, namespaces and bridge removed; keys kept in " + sandboxPaths.keys + ")");
-  return 0;
+  if (r.destroyError === undefined) return 0;
+  // The hosts and their state are gone; only the undo scripts did not all run (nothing to fix).
+  console.error(
+    `sandbox down: pulumi destroy failed, the hosts were removed anyway (with the stack state that described them):\n${r.destroyError}`,
+  );
+  return 1;
 }
 
 async function status(json: boolean): Promise<number> {

@@ -78,6 +78,14 @@ export function runtimeScript(et: EtSettings): string {
     AR_PAM_HOOK: renderPamHook(),
     AR_PAM_STACK: renderPamStack(),
     AR_TMUX_CONF: renderAgentTmuxConf(),
+    // Host hardening (templates/hardening/, README "Security scores").
+    AR_SYSCTL: template("hardening/sysctl.conf"),
+    AR_LIMITS: template("hardening/limits.conf"),
+    AR_COREDUMP: template("hardening/coredump.conf"),
+    AR_MODPROBE: template("hardening/modprobe.conf"),
+    AR_PROFILE: template("hardening/profile.sh"),
+    AR_LOGIN_DEFS: template("hardening/login.defs"),
+    AR_ISSUE: template("hardening/issue"),
   });
 }
 

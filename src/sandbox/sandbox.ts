@@ -144,17 +144,37 @@ async function healthyHosts(names: string[]): Promise<PoolHost[] | undefined> {
   return ok ? st : undefined;
 }
 
-/** `pulumi destroy` while the hosts answer, then the hosts themselves; keys stay. */
-export async function sandboxDown(progress: SandboxProgress): Promise<void> {
+/** What `down` did: the error of a `pulumi destroy` that failed (the hosts are removed all the same). */
+export interface SandboxDownResult {
+  destroyError?: string;
+}
+
+/** `pulumi destroy` while the hosts answer, then the hosts themselves, always (even when
+ *  destroy fails, e.g. a host in the state is gone); keys stay. */
+export async function sandboxDown(progress: SandboxProgress): Promise<SandboxDownResult> {
   const engine = path.join(STATE, "engine");
   const hosts = await poolStatus(POOL).catch(() => []);
+  let destroyError: string | undefined;
   if (existsSync(engine) && hosts.some((h) => h.reachable)) {
-    const stack = await sandboxStack(path.join(STATE, "team.yaml"), hosts[0]!.privateKeyPath);
     progress.step("sandbox: pulumi destroy …");
-    await stack.destroy({ onOutput: (s) => progress.engine(s) });
+    try {
+      const stack = await sandboxStack(path.join(STATE, "team.yaml"), hosts[0]!.privateKeyPath);
+      await stack.destroy({ onOutput: (s) => progress.engine(s) });
+    } catch (err) {
+      destroyError = engineErrorLines(err);
+      progress.step(`sandbox: pulumi destroy failed; removing the hosts anyway:\n${destroyError}`);
+    }
   }
   await stopPool(POOL);
   rmSync(engine, { recursive: true, force: true });
+  return { destroyError };
+}
+
+/** The engine's own error lines from a failed Automation API call (its full output is long). */
+export function engineErrorLines(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const lines = text.split("\n").filter((l) => /error|failed|No route|unreachable|timed out/i.test(l));
+  return (lines.length ? lines : text.split("\n")).slice(-12).join("\n").trim();
 }
 
 /** The sandbox's hosts with liveness, each with the admin user that gets in now; [] when none run. */

@@ -39,6 +39,11 @@ export function sshClientOptions(args: SshClientOptionsArgs): string[] {
     "IdentityAgent=none",
     "-o",
     "LogLevel=ERROR",
+    // A server that dies mid-step ends the session within ~30 s instead of hanging `up`.
+    "-o",
+    "ServerAliveInterval=10",
+    "-o",
+    "ServerAliveCountMax=3",
     "-i",
     args.keyPath,
     "-p",

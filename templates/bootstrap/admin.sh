@@ -12,6 +12,8 @@ fi
 home=$(getent passwd "$AR_ADMIN" | cut -d: -f6)
 # Written as the account itself, like every file in a home (cloud-init puts the key
 # in the same place on cloud servers).
+# Nobody else reads the provisioner's home (useradd made it 0755).
+as_user "$AR_ADMIN" chmod 0750 "$home"
 as_user "$AR_ADMIN" mkdir -p "$home/.ssh"
 as_user "$AR_ADMIN" chmod 0700 "$home/.ssh"
 printf '%s\n' "$AR_ADMIN_KEY" | user_write "$AR_ADMIN" "$home/.ssh/authorized_keys" 0600

@@ -19,5 +19,5 @@ ssh_setup() {
   # -n: these scripts are themselves read from stdin (bash -s), which ssh would swallow.
   # shellcheck disable=SC2034 # used by the caller
   SSH_OPTS=(-n -F none -o "StrictHostKeyChecking=$strict" -o "UserKnownHostsFile=$dir/known" -o GlobalKnownHostsFile=/dev/null
-    -o BatchMode=yes -o ConnectTimeout=10 -o IdentitiesOnly=yes -o IdentityAgent=none -o LogLevel=ERROR -i "$key" -p "$port")
+    -o BatchMode=yes -o ConnectTimeout=10 -o IdentitiesOnly=yes -o IdentityAgent=none -o LogLevel=ERROR -o ServerAliveInterval=10 -o ServerAliveCountMax=3 -i "$key" -p "$port")
 }

@@ -4,7 +4,8 @@
 # that keeps every agent session under the agent's limits, and the managed tmux config
 # for agent sessions.
 # Vars: AR_ET_SOURCE, AR_ET_APT_LINE, AR_ET_PIN, AR_ET_KEY, AR_ET_CFG,
-#       AR_PAM_HOOK, AR_PAM_STACK, AR_TMUX_CONF
+#       AR_PAM_HOOK, AR_PAM_STACK, AR_TMUX_CONF, AR_SYSCTL, AR_LIMITS, AR_COREDUMP,
+#       AR_MODPROBE, AR_PROFILE, AR_LOGIN_DEFS, AR_ISSUE
 AR_STEP=runtime
 # Rendered values already end in a newline: "${X%$'\n'}" writes each file with exactly
 # one, so what lands on the host is byte for byte what was rendered.
@@ -76,5 +77,32 @@ if ((${#pam_added[@]})); then
   fi
 fi
 install -d -m 0700 /var/log/sudo-io /var/backups/agent-runtime
+
+# Host hardening that suits a dev server (templates/hardening/, README "Security scores"):
+# sysctls, no core dumps, unused storage buses and protocols off, login.defs defaults, a
+# login banner. login.defs and /etc/issue* are distribution files: backed up once (the
+# undo puts them back), then edited in place.
+install -d -m 0755 /etc/sysctl.d /etc/security/limits.d /etc/systemd/coredump.conf.d /etc/modprobe.d /etc/profile.d
+printf '%s\n' "${AR_SYSCTL%$'\n'}" | install_file /etc/sysctl.d/60-agent-runtime.conf 0644 root:root
+# A container cannot set kernel-wide keys (/proc/sys is read-only there): apply what it allows.
+if ! out=$(sysctl -q -e -p /etc/sysctl.d/60-agent-runtime.conf 2>&1); then
+  in_container || log "some keys of /etc/sysctl.d/60-agent-runtime.conf were not applied: ${out//$'\n'/; }"
+fi
+printf '%s\n' "${AR_LIMITS%$'\n'}" | install_file /etc/security/limits.d/60-agent-runtime.conf 0644 root:root
+printf '%s\n' "${AR_COREDUMP%$'\n'}" | install_file /etc/systemd/coredump.conf.d/60-agent-runtime.conf 0644 root:root
+printf '%s\n' "${AR_MODPROBE%$'\n'}" | install_file /etc/modprobe.d/60-agent-runtime.conf 0644 root:root
+printf '%s\n' "${AR_PROFILE%$'\n'}" | install_file /etc/profile.d/agent-runtime-hardening.sh 0644 root:root
+for f in /etc/login.defs /etc/issue /etc/issue.net; do
+  if [[ -f $f && ! -e $f.agent-runtime.orig ]]; then cp -p "$f" "$f.agent-runtime.orig"; fi
+done
+while read -r key value; do
+  [[ -n $key ]] || continue
+  if [[ $(awk -v k="$key" '$1 == k { v = $2 } END { print v }' /etc/login.defs) != "$value" ]]; then
+    sed -i -E "/^[[:space:]]*${key}[[:space:]]/d" /etc/login.defs
+    printf '%s\t%s\n' "$key" "$value" >>/etc/login.defs
+  fi
+done <<<"$AR_LOGIN_DEFS"
+printf '%s\n' "${AR_ISSUE%$'\n'}" | install_file /etc/issue 0644 root:root
+printf '%s\n' "${AR_ISSUE%$'\n'}" | install_file /etc/issue.net 0644 root:root
 
 echo "et: $et_status"

@@ -10,4 +10,10 @@ rm -f /etc/pam.d/agent-runtime-agent-scope /usr/local/lib/agent-runtime/agent-sc
 rmdir /etc/agent-runtime 2>/dev/null || true
 rm -f /etc/systemd/journald.conf.d/50-agent-runtime.conf /etc/apt/sources.list.d/agent-runtime-et.list /etc/apt/preferences.d/agent-runtime-et \
   /etc/apt/keyrings/agent-runtime-et.asc
+# Hardening: our files go, the distribution's files come back (sysctl values stay until reboot).
+rm -f /etc/sysctl.d/60-agent-runtime.conf /etc/security/limits.d/60-agent-runtime.conf \
+  /etc/systemd/coredump.conf.d/60-agent-runtime.conf /etc/modprobe.d/60-agent-runtime.conf /etc/profile.d/agent-runtime-hardening.sh
+for f in /etc/login.defs /etc/issue /etc/issue.net; do
+  if [[ -f $f.agent-runtime.orig ]]; then mv -f "$f.agent-runtime.orig" "$f"; fi
+done
 echo "runtime: files removed (packages kept; logs kept in /var/log/sudo-io and /var/backups/agent-runtime)"

@@ -43,9 +43,10 @@ expect "$AR_ADMIN" "${common[@]}"
 members() { getent group "$1" | cut -d: -f4 | tr ',' '\n' | grep . || true; }
 while read -r human; do
   [[ -n $human ]] || continue
-  fwd=yes
-  in_group "$human" "$GROUP_FORWARD" && fwd=no
-  expect "$human" "${common[@]}" "authorizedkeysfile /etc/ssh/agent-runtime/authorized_keys/%u" "disableforwarding $fwd"
+  fwd=yes allow=no
+  if in_group "$human" "$GROUP_FORWARD"; then fwd=no allow=yes; fi
+  expect "$human" "${common[@]}" "authorizedkeysfile /etc/ssh/agent-runtime/authorized_keys/%u" "disableforwarding $fwd" \
+    "allowtcpforwarding $allow" "allowagentforwarding $allow"
 done < <(members "$GROUP_HUMANS")
 while read -r agent; do
   [[ -n $agent ]] || continue

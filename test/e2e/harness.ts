@@ -26,10 +26,10 @@ export interface TeamEnv {
   stack?: Stack;
 }
 
-/** Boot hosts dev-<person> for each person and generate their keys. */
-export async function bootTeam(people: string[]): Promise<TeamEnv> {
+/** Boot hosts dev-<person> for each person (plus `extraHosts`, named as given) and generate their keys. */
+export async function bootTeam(people: string[], extraHosts: string[] = []): Promise<TeamEnv> {
   const dir = mkdtempSync(path.join(tmpdir(), "agent-runtime-e2e-"));
-  const hosts = await startPool({ pool: POOL, subnet: SUBNET, names: people.map((p) => `dev-${p}`) });
+  const hosts = await startPool({ pool: POOL, subnet: SUBNET, names: [...people.map((p) => `dev-${p}`), ...extraHosts] });
   mkdirSync(path.join(dir, "keys"), { mode: 0o700 });
   const keys = Object.fromEntries(
     people.map((p) => {
@@ -109,4 +109,18 @@ export async function asRoot(env: TeamEnv, server: string, command: string): Pro
   const r = await sshExec(host(env, server), `sudo -n bash -c ${shq(command)}`, { user: ADMIN });
   if (r.code !== 0) throw new Error(`${server}: ${command}: exit ${r.code}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** Cut (or restore) a pool host's only link, inside the network namespace the pool made for
+ *  it: nothing answers at its address any more, as for a machine that is off. */
+export function setHostLink(pool: string, address: string, state: "up" | "down"): void {
+  const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.split(" ")[0]!)
+    .filter((n) => n.startsWith(`ar-${pool}-`));
+  const ns = namespaces.find((n) =>
+    execFileSync("ip", ["-n", n, "-4", "-o", "addr", "show", "dev", "eth0"], { encoding: "utf8" }).includes(` ${address}/`),
+  );
+  if (!ns) throw new Error(`no network namespace of pool ${pool} holds ${address}`);
+  execFileSync("ip", ["-n", ns, "link", "set", "eth0", state]);
 }

@@ -45,6 +45,8 @@ describe("sshClientOptions", () => {
       identityagent: "none",
       identityfile: key, // the only key offered: no ~/.ssh defaults
       loglevel: "ERROR",
+      serveraliveinterval: "10", // a server that dies mid-step ends the session in ~30 s
+      serveralivecountmax: "3",
       port: "22",
     });
   });
@@ -136,6 +138,10 @@ describe("the host pool's ssh arguments", () => {
       "IdentityAgent=none",
       "-o",
       "LogLevel=ERROR",
+      "-o",
+      "ServerAliveInterval=10",
+      "-o",
+      "ServerAliveCountMax=3",
       "-i",
       "/var/lib/agent-runtime/pools/test/id_ed25519",
       "-p",
