@@ -11,7 +11,7 @@ peak_mem() {
     [[ -e /proc/$root ]] || break
     local pids=("$root") i=0
     while ((i < ${#pids[@]})); do
-      pids+=($(cat "/proc/${pids[i]}/task/"*/children 2>/dev/null))
+      pids+=($(cat "/proc/${pids[i]}/task/"*/children 2>/dev/null || true))
       i=$((i + 1))
     done
     for pid in "${pids[@]}"; do
