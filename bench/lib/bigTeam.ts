@@ -30,4 +30,6 @@ const developers = Array.from({ length: n }, (_, k) => {
     },
   };
 });
-process.stdout.write(stringify({ team: "bench", defaults: { provider: "existing", et: { port: 2022, source: "none" } }, developers }, { lineWidth: 0 }));
+process.stdout.write(
+  stringify({ team: "bench", defaults: { provider: "existing", et: { port: 2022, source: "none" } }, developers }, { lineWidth: 0 }),
+);

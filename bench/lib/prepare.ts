@@ -11,7 +11,14 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { planTeam, type ServerPlan } from "../../src/plan/access";
-import { AUDIT_BASE_FILE, AUDIT_WATCH_FILE, auditScript, renderAuditBaseRules, renderAuditdSettings, renderAuditWatches } from "../../src/render/audit";
+import {
+  AUDIT_BASE_FILE,
+  AUDIT_WATCH_FILE,
+  auditScript,
+  renderAuditBaseRules,
+  renderAuditdSettings,
+  renderAuditWatches,
+} from "../../src/render/audit";
 import { adminScript } from "../../src/render/bootstrap";
 import { renderAgentTmuxConf, renderPamHook, renderPamStack } from "../../src/render/containment";
 import { renderAgentAuditRules, renderLauncher, runtimeScript, sliceProperties } from "../../src/render/runtime";
@@ -70,12 +77,22 @@ function ansibleVars(s: ServerPlan) {
       .split("\n")
       .map((line) => ({ key: line.split(" = ")[0], line })),
     humans: s.humans.map((p) => ({ name: p.name, keys: authorizedKeys(p) + "\n", forwarding: p.forwarding, hop_from: p.hopFrom ?? "" })),
-    agents: s.agents.map((a) => ({ name: a.name, owner: a.owner, slice: sliceProperties(a.limits), audit_rules: renderAgentAuditRules(a.name, a.owner) })),
+    agents: s.agents.map((a) => ({
+      name: a.name,
+      owner: a.owner,
+      slice: sliceProperties(a.limits),
+      audit_rules: renderAgentAuditRules(a.name, a.owner),
+    })),
     sudoers: {
       [SUDO_DEFAULTS_FILE]: renderSudoDefaults() + "\n",
       ...Object.fromEntries(Object.entries(sudoersFiles(s)).map(([p, c]) => [sudoersFileName(p), c + "\n"])),
     },
-    hops: s.hopsTo.map((peer) => ({ name: peer, address: hostOf(peer).address, port: hostOf(peer).port, host_key: hostOf(peer).hostPublicKey.trim() })),
+    hops: s.hopsTo.map((peer) => ({
+      name: peer,
+      address: hostOf(peer).address,
+      port: hostOf(peer).port,
+      host_key: hostOf(peer).hostPublicKey.trim(),
+    })),
   };
 }
 
@@ -111,7 +128,12 @@ function floorScript(s: ServerPlan): string {
           hopKeyScript(s.owner),
           hopConfigScript(
             s.owner,
-            s.hopsTo.map((peer) => ({ name: peer, address: hostOf(peer).address, port: hostOf(peer).port, hostKey: hostOf(peer).hostPublicKey.trim() })),
+            s.hopsTo.map((peer) => ({
+              name: peer,
+              address: hostOf(peer).address,
+              port: hostOf(peer).port,
+              hostKey: hostOf(peer).hostPublicKey.trim(),
+            })),
           ),
         ]
       : []),
