@@ -4,7 +4,9 @@
 # resident memory of the engine (pulumi CLI), the language host, the program (node) and
 # the dynamic providers. No host is contacted: a preview runs no step.
 # Usage: bench/preview.sh [N...]   (default 10 50 200 500; as root; BENCH_RUNS=3)
+# shellcheck source=lib/common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/peakmem.sh
 source "$BENCH_DIR/lib/peakmem.sh"
 sizes=("$@")
 ((${#sizes[@]})) || sizes=(10 50 200 500)
@@ -37,6 +39,7 @@ for n in "${sizes[@]}"; do
     count=$(node -e 'const p=require(process.argv[1]); console.log(Object.values(p.changeSummary).reduce((a,b)=>a+b,0))' "$dir/preview.json")
   done
   # memory: the run with the median wall time is not special; report each role's median
+  # shellcheck disable=SC2046 # one number per line
   med() { median $(printf '%s\n' "${mems[@]}" | awk -v c="$1" '{ print $c }'); }
   rows+=("$(printf '%-6s %10s %10s %9s %9s %9s %10s' "$n" "$(median "${walls[@]}")" "$count" "$(med 1)" "$(med 2)" "$(med 3)" "$(med 4)")")
   log "preview $n: ${walls[*]} s"

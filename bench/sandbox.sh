@@ -4,6 +4,7 @@
 # median of BENCH_RUNS. Runs its own sandbox (pool perfsb, 10.213.62; state under
 # $BENCH_STATE/sandbox) so a developer's sandbox is never touched; torn down at the end.
 # Usage: bench/sandbox.sh   (as root)
+# shellcheck source=lib/common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib/common.sh"
 export AGENT_RUNTIME_SANDBOX_POOL=${BENCH_SANDBOX_POOL:-perfsb}
 export AGENT_RUNTIME_SANDBOX_SUBNET=${BENCH_SANDBOX_SUBNET:-10.213.62}

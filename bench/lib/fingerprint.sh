@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The end state of one provisioned host, as text (run as root with `bash -s`): what must
 # be byte-identical after `pulumi up` and after the Ansible playbook. Names, never
 # numbers (uids/gids depend on creation order, which differs between tools and runs);
@@ -25,7 +26,7 @@ for f in /var/lib/agent-runtime/accounts/*; do
   printf '%s %s uid-matches=%s\n' "${f##*/}" "$kind" "$([[ $uid == "$(id -u "${f##*/}")" ]] && echo yes || echo no)"
 done
 echo "== linger"
-ls /var/lib/systemd/linger 2>/dev/null | sort
+find /var/lib/systemd/linger -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort
 
 # A path with its uid in it is shown with the user's name instead.
 by_name() { sed -E 's#user-([0-9]+)\.slice#user-<\1>.slice#g' | while IFS= read -r l; do

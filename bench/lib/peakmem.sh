@@ -9,9 +9,10 @@ peak_mem() {
   declare -A seen=()
   for ((tick = 0; tick < 30000; tick++)); do # bounded: 100 minutes
     [[ -e /proc/$root ]] || break
-    local pids=("$root") i=0
+    local pids=("$root") i=0 kids=()
     while ((i < ${#pids[@]})); do
-      pids+=($(cat "/proc/${pids[i]}/task/"*/children 2>/dev/null || true))
+      read -r -a kids < <(cat "/proc/${pids[i]}/task/"*/children 2>/dev/null || true) || true
+      pids+=("${kids[@]}")
       i=$((i + 1))
     done
     for pid in "${pids[@]}"; do
