@@ -3,7 +3,8 @@
 # medians, the ssh-counting wrapper, and a private Pulumi stack per run. Benchmarks,
 # not tests: they print numbers. Everything they start is torn down by bench_cleanup.
 set -euo pipefail
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# sbin for ip/mount; the rest of PATH kept (setup.sh may need go for the toolchain).
+export PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH
 
 BENCH_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 REPO=$(cd -- "$BENCH_DIR/.." && pwd)
