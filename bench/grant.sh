@@ -9,6 +9,7 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib/common.sh"
 trap bench_cleanup EXIT
 export AGENT_RUNTIME_ROOTFS_FLAVOUR=python3
 export ANSIBLE_CONFIG=$BENCH_DIR/ansible/ansible.cfg
+ensure_ansible
 mapfile -t servers < <(team_servers)
 granted=$BENCH_STATE/grant-source.yaml
 sed 's/mentees: \[nadia\]/mentees: [nadia, wes]/' "$BENCH_TEAM" >"$granted"

@@ -12,8 +12,8 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib/common.sh"
 trap bench_cleanup EXIT
 export AGENT_RUNTIME_ROOTFS_FLAVOUR=python3
 export ANSIBLE_CONFIG=$BENCH_DIR/ansible/ansible.cfg
-command -v ansible-playbook >/dev/null || die "ansible-playbook missing: apt-get install ansible-core (Debian's)"
-servers=$(team_servers)
+ensure_ansible
+mapfile -t servers < <(team_servers)
 
 declare -a p_on p_on_ssh p_noop p_noop_ssh a_on a_on_ssh a_noop a_noop_ssh f_on
 same=yes
@@ -34,7 +34,7 @@ ansible_run() { (cd "$BENCH_DIR/ansible" && ansible-playbook -i "$BENCH_STATE/an
 
 floor_run() {
   local s addr pids=() rc=0
-  for s in $servers; do
+  for s in "${servers[@]}"; do
     addr=$(grep -o "\"name\":\"$s\",\"address\":\"[^\"]*" "$BENCH_STATE/hosts.json" | sed 's/.*"address":"//')
     ssh -F none -o BatchMode=yes -o IdentitiesOnly=yes -o "IdentityFile=/var/lib/agent-runtime/pools/$BENCH_POOL/id_ed25519" \
       -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=/var/lib/agent-runtime/pools/$BENCH_POOL/known_hosts" \
@@ -47,7 +47,7 @@ floor_run() {
 
 for ((run = 1; run <= BENCH_RUNS; run++)); do
   log "run $run/$BENCH_RUNS: pulumi"
-  pool_up $servers
+  pool_up "${servers[@]}"
   prepare
   stack_init "$BENCH_STATE/stack" "$BENCH_STATE/team.yaml"
   read -r s n < <(timed "$BENCH_STATE/pulumi-up.log" "$BENCH_STATE/ssh.log" pulumi_in "$BENCH_STATE/stack" up --yes --skip-preview)
@@ -57,7 +57,7 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
   fingerprint_all "pulumi.$run"
 
   log "run $run/$BENCH_RUNS: ansible"
-  pool_up $servers
+  pool_up "${servers[@]}"
   prepare
   read -r s n < <(timed "$BENCH_STATE/ansible-up.log" "$BENCH_STATE/ssh.log" ansible_run -e bootstrap=true)
   a_on+=("$s") a_on_ssh+=("$n")
@@ -71,7 +71,7 @@ for ((run = 1; run <= BENCH_RUNS; run++)); do
   fi
 
   log "run $run/$BENCH_RUNS: floor"
-  pool_up $servers
+  pool_up "${servers[@]}"
   prepare
   read -r s n < <(timed "$BENCH_STATE/floor.log" "$BENCH_STATE/ssh.log" floor_run)
   f_on+=("$s")
@@ -80,11 +80,11 @@ bench_cleanup
 
 P=$(median "${p_on[@]}") A=$(median "${a_on[@]}") F=$(median "${f_on[@]}")
 PN=$(median "${p_noop[@]}") AN=$(median "${a_noop[@]}")
-printf '\nonboard: example team (%s servers) from bare hosts; median of %s runs; %s\n' "$(wc -w <<<"$servers")" "$BENCH_RUNS" "$(load_note)"
+printf '\nonboard: example team (%s servers) from bare hosts; median of %s runs; %s\n' "${#servers[@]}" "$BENCH_RUNS" "$(load_note)"
 printf '%-8s %12s %10s %12s %14s\n' tool onboard_s remote_cmds noop_up_s noop_remote
 printf '%-8s %12s %10s %12s %14s\n' pulumi "$P" "$(median "${p_on_ssh[@]}")" "$PN" "$(median "${p_noop_ssh[@]}")"
 printf '%-8s %12s %10s %12s %14s\n' ansible "$A" "$(median "${a_on_ssh[@]}")" "$AN" "$(median "${a_noop_ssh[@]}")"
-printf '%-8s %12s %10s %12s %14s\n' floor "$F" "$(wc -w <<<"$servers")" - -
+printf '%-8s %12s %10s %12s %14s\n' floor "$F" "${#servers[@]}" - -
 printf 'all runs (s): pulumi %s | ansible %s | floor %s | pulumi no-op %s | ansible re-run %s\n' \
   "${p_on[*]}" "${a_on[*]}" "${f_on[*]}" "${p_noop[*]}" "${a_noop[*]}"
 printf 'fingerprints pulumi == ansible: %s (%s)\n' "$same" "$BENCH_STATE/fp.*"

@@ -4,10 +4,12 @@
 // contacted (a preview runs no step). Usage: tsx bench/lib/bigTeam.ts N > team.yaml
 import { stringify } from "yaml";
 
-/** An `ssh-ed25519 AAAA…` line whose 32 key bytes are all `seed` (as test/unit/teamYaml.ts). */
-function fixedKey(seed: number, comment: string): string {
+/** An `ssh-ed25519 AAAA…` line, unique per (kind, i): 32 key bytes of `kind` with `i` in the first two. */
+function fixedKey(kind: number, i: number, comment: string): string {
   const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  const blob = Buffer.concat([field(Buffer.from("ssh-ed25519")), field(Buffer.alloc(32, seed))]).toString("base64");
+  const bytes = Buffer.alloc(32, kind);
+  bytes.writeUInt16BE(i, 0);
+  const blob = Buffer.concat([field(Buffer.from("ssh-ed25519")), field(bytes)]).toString("base64");
   return `ssh-ed25519 ${blob} ${comment}`;
 }
 
@@ -20,13 +22,13 @@ const developers = Array.from({ length: n }, (_, k) => {
   return {
     name: name(i),
     ...(i === 1 ? { role: "lead" } : senior ? { role: "senior", mentees: [i + 1, i + 2].filter((m) => m <= n).map(name) } : {}),
-    sshKeys: [fixedKey(i % 251, `${name(i)}@bench`)],
+    sshKeys: [fixedKey(1, i, `${name(i)}@bench`)],
     server: {
       provider: "existing",
       host: `10.213.${64 + Math.floor(k / 250)}.${(k % 250) + 2}`,
       port: 22,
       adminUser: "root",
-      hostKey: fixedKey(250 - (i % 250), `root@${name(i)}`),
+      hostKey: fixedKey(2, i, `root@${name(i)}`),
     },
   };
 });

@@ -22,6 +22,10 @@ readonly BENCH_POOL BENCH_SUBNET BENCH_STATE BENCH_RUNS BENCH_TEAM
   exit 2
 }
 
+# A fresh clone: the toolchain, npm dependencies and the rootfs first (idempotent).
+if [[ ! -f ${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}/env.sh || ! -d $REPO/node_modules/tsx ]]; then
+  bash "$REPO/scripts/setup.sh" --hosts >&2
+fi
 # shellcheck source=/dev/null
 source "${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}/env.sh"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
@@ -50,6 +54,17 @@ load_note() {
 }
 
 ((EUID == 0)) || die "run as root (the host pool needs it)"
+
+# ansible-core from Debian's archive, pinned (the version the figures in README were taken with).
+BENCH_ANSIBLE_VERSION=${BENCH_ANSIBLE_VERSION:-2.14.18-0+deb12u2}
+ensure_ansible() {
+  local have
+  have=$(dpkg-query -W -f='${Version}' ansible-core 2>/dev/null || true)
+  [[ $have == "$BENCH_ANSIBLE_VERSION" ]] && return 0
+  log "installing ansible-core $BENCH_ANSIBLE_VERSION (Debian)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "ansible-core=$BENCH_ANSIBLE_VERSION" >/dev/null ||
+    die "could not install ansible-core=$BENCH_ANSIBLE_VERSION (apt-get update first?)"
+}
 mkdir -p "$BENCH_STATE"
 chmod 0700 "$BENCH_STATE"
 
