@@ -3,7 +3,7 @@
 # (team.yaml `mentees: [nadia]` -> `[nadia, wes]`), then loses him again. Wall time of
 # each `pulumi up`, the resources it changed, and remote commands; the same edit applied
 # by re-running the Ansible playbook on hosts it provisioned. Median of BENCH_RUNS.
-# Usage: bench/grant.sh   (as root)
+# Usage: bench/grant.sh   (as root; BENCH_GRANT_ANSIBLE=0 skips the Ansible part)
 # shellcheck source=lib/common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib/common.sh"
 trap bench_cleanup EXIT
@@ -46,7 +46,9 @@ updated=$(grep -E '^ ~ .* updated' "$BENCH_STATE/grant.log" | awk '{ print $3 }'
 # Ansible: the same edit is a full playbook run (no state: every task is checked again).
 # Once: the playbook only converges towards team.yaml, it has no revoke (removing the
 # user and sudoers file would be more tasks), so a second grant would find it done.
-declare -a a_s a_ssh
+declare -a a_s=(0) a_ssh=(0)
+if [[ ${BENCH_GRANT_ANSIBLE:-1} == 1 ]]; then # BENCH_GRANT_ANSIBLE=0: pulumi only
+a_s=() a_ssh=()
 pool_up "${servers[@]}"
 prepare
 prepare "$granted" "$BENCH_STATE/granted"
@@ -55,6 +57,7 @@ rm -f "$BENCH_STATE/ssh.log"
 t=$(now)
 (cd "$BENCH_DIR/ansible" && BENCH_SSH_LOG=$BENCH_STATE/ssh.log ansible-playbook -i "$BENCH_STATE/granted/ansible/hosts.json" site.yml) >"$BENCH_STATE/grant-ansible.log" 2>&1 || die "ansible grant failed"
 a_s+=("$(since "$t")") a_ssh+=("$(ssh_count "$BENCH_STATE/ssh.log")")
+fi
 bench_cleanup
 
 G=$(median "${g_s[@]}") A=$(median "${a_s[@]}")
@@ -62,7 +65,9 @@ printf '\ngrant: olga gains mentee wes on the example team; median of %s runs; %
 printf '%-16s %8s %10s %12s\n' step wall_s changed remote_cmds
 printf '%-16s %8s %10s %12s\n' "pulumi grant" "$G" "$(median "${g_n[@]}")" "$(median "${g_ssh[@]}")"
 printf '%-16s %8s %10s %12s\n' "pulumi revoke" "$(median "${r_s[@]}")" "$(median "${r_n[@]}")" -
-printf '%-16s %8s %10s %12s\n' "ansible grant" "$A" "(1 run)" "$(median "${a_ssh[@]}")"
+if [[ ${BENCH_GRANT_ANSIBLE:-1} == 1 ]]; then
+  printf '%-16s %8s %10s %12s\n' "ansible grant" "$A" "(1 run)" "$(median "${a_ssh[@]}")"
+fi
 printf 'created: %s\nupdated: %s\n' "${steps:-none}" "${updated:-none}"
 printf 'all runs (s): pulumi grant %s | revoke %s | ansible %s\n' "${g_s[*]}" "${r_s[*]}" "${a_s[*]}"
 printf 'SUMMARY grant: pulumi %s s (%s resources changed), ansible %s s, pulumi/ansible %s\n' "$G" "$(median "${g_n[@]}")" "$A" "$(ratio "$G" "$A")"
