@@ -9,6 +9,11 @@ import { buildAgentctl } from "./src/agentctl/build";
 import { ARCHIVE_DIR_DEFAULT } from "./src/team/defaults";
 import { loadTeamOrThrow } from "./src/team/load";
 
+// The SDK records a stack trace for every promise it makes (thousands in a preview), and
+// ts-node maps each one through source maps: a third of a preview's CPU (README
+// "Performance"). V8's own traces (JavaScript positions) unless AGENT_RUNTIME_TS_STACKS=1.
+if (process.env.AGENT_RUNTIME_TS_STACKS !== "1") Reflect.deleteProperty(Error, "prepareStackTrace");
+
 // The only place that reads stack config; everything below gets plain values.
 const config = new pulumi.Config();
 const teamFile = config.get("teamFile") ?? "team.yaml";

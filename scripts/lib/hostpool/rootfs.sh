@@ -5,11 +5,22 @@
 # Bump when the build steps change: it is part of the cache key.
 readonly ROOTFS_VERSION=3
 readonly SUITE=bookworm
+# AGENT_RUNTIME_ROOTFS_FLAVOUR=python3 (bench/ only: Ansible needs python3 on the hosts,
+# and acl to become an unprivileged user) is a separate image with its own cache key and
+# directory; the default image has no flavour.
+readonly FLAVOUR=${AGENT_RUNTIME_ROOTFS_FLAVOUR:-}
+case $FLAVOUR in
+  "") EXTRA_PACKAGES=() ;;
+  python3) EXTRA_PACKAGES=(python3 acl) ;;
+  *) printf '[hostpool] error: unknown AGENT_RUNTIME_ROOTFS_FLAVOUR %s (known: python3)\n' "$FLAVOUR" >&2 && exit 1 ;;
+esac
 # cron and at: agent users must be denied both (containment tests schedule jobs as them).
 # nodejs and git: agentctl runs on the distro's node (the runtime step would install it,
 # but test hosts have no mirror) and reads a project's branch with git.
 readonly PACKAGES=(openssh-server sudo tmux systemd systemd-sysv dbus libpam-systemd
-  auditd iproute2 procps cron at nodejs git)
+  auditd iproute2 procps cron at nodejs git "${EXTRA_PACKAGES[@]}")
+# Directory prefix of this flavour's images: bookworm-<hash> or bookworm+python3-<hash>.
+readonly ROOTFS_PREFIX=$SUITE${FLAVOUR:++$FLAVOUR}
 readonly CACHE_DIR=${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}
 
 mirror_url() {
@@ -29,7 +40,7 @@ rootfs_path() {
   local hash
   hash=$(printf 'v=%s suite=%s variant=minbase packages=%s\n' \
     "$ROOTFS_VERSION" "$SUITE" "${PACKAGES[*]}" | sha256sum | cut -c1-12)
-  printf '%s/rootfs/%s-%s\n' "$CACHE_DIR" "$SUITE" "$hash"
+  printf '%s/rootfs/%s-%s\n' "$CACHE_DIR" "$ROOTFS_PREFIX" "$hash"
 }
 
 # Unmount anything a crashed debootstrap left mounted inside $1 (proc, sys, ...).
@@ -95,9 +106,10 @@ ensure_rootfs() {
   printf 'LANG=C.UTF-8\n' >"$tmp/etc/default/locale"
   printf '%s %s %s\n' "$ROOTFS_VERSION" "$SUITE" "${PACKAGES[*]}" >"$tmp/.agent-runtime-rootfs"
   mv -T "$tmp" "$dest"
-  # Older versions are dead weight (~230 MB each) unless a running pool still uses one.
+  # Older versions of this flavour are dead weight (~230 MB each) unless a running pool
+  # still uses one; other flavours' images are left alone.
   local old
-  for old in "$CACHE_DIR/rootfs/$SUITE"-*; do
+  for old in "$CACHE_DIR/rootfs/$ROOTFS_PREFIX"-*; do
     [[ -d $old && $old != "$dest" ]] || continue
     grep -qF "lowerdir=$old," /proc/self/mountinfo || rm -rf --one-file-system "$old"
   done
