@@ -26,10 +26,11 @@ export interface TeamEnv {
   stack?: Stack;
 }
 
-/** Boot hosts dev-<person> for each person and generate their keys. */
-export async function bootTeam(people: string[]): Promise<TeamEnv> {
+/** Boot hosts dev-<person> for each person (containers; VMs for the people in `vms`) and generate their keys. */
+export async function bootTeam(people: string[], vms: string[] = []): Promise<TeamEnv> {
   const dir = mkdtempSync(path.join(tmpdir(), "agent-runtime-e2e-"));
-  const hosts = await startPool({ pool: POOL, subnet: SUBNET, names: people.map((p) => `dev-${p}`) });
+  const kinds = Object.fromEntries(vms.map((p) => [`dev-${p}`, "vm" as const]));
+  const hosts = await startPool({ pool: POOL, subnet: SUBNET, names: people.map((p) => `dev-${p}`), kinds });
   mkdirSync(path.join(dir, "keys"), { mode: 0o700 });
   const keys = Object.fromEntries(
     people.map((p) => {
