@@ -44,7 +44,9 @@ case $cmd in
     if as_agent "$agent" tmux -f "$TMUX_CONF" -L "$SOCKET" has-session 2>/dev/null; then
       as_agent "$agent" tmux -f "$TMUX_CONF" -L "$SOCKET" new-session -d -s "$name" -c "$home" "$@"
     else
-      as_agent "$agent" systemd-run --user --scope --quiet --collect --unit="agent-tmux-$$" \
+      # OOMPolicy=continue: an OOM kill of one agent's process (the slice's MemoryMax) must
+      # not make systemd stop the scope, i.e. every session of this tmux server.
+      as_agent "$agent" systemd-run --user --scope --quiet --collect --unit="agent-tmux-$$" -p OOMPolicy=continue \
         tmux -f "$TMUX_CONF" -L "$SOCKET" new-session -d -s "$name" -c "$home" "$@"
     fi
     echo "started $agent:$name — attach with: agent-session attach $agent $name"
