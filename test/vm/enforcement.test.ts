@@ -12,7 +12,7 @@ import { rebootAndWait } from "./reboot";
 const TEAM = `team: vm
 defaults:
   provider: existing
-  limits: { cpu: 0.5, memory: 192M, memoryHigh: 128M, tasks: 48 }
+  limits: { cpu: 0.5, memory: 256M, memoryHigh: 224M, tasks: 48 }
 developers:
   - name: marcus
     role: lead
@@ -25,7 +25,10 @@ const QUOTA = 0.5; // cores, from TEAM
 // CFS enforces the quota per 100 ms period; over a 10 s window the agent may overshoot by
 // the last period's slack and timer jitter under TCG. Stated tolerance: 10% of the quota.
 const TOLERANCE = 0.05;
-const MEMORY_MAX_MIB = 192;
+// MemoryHigh close to MemoryMax: between the two the kernel throttles every allocation,
+// and a wide gap made each hog crawl for minutes under TCG before it reached the max.
+const MEMORY_MAX_MIB = 256;
+const MEMORY_HIGH_MIB = 224;
 const TASKS_MAX = 48;
 
 let env: TeamEnv;
@@ -91,11 +94,16 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
 
   test("MemoryHigh: going over it is throttled and reclaimed (memory.events high), not killed", async () => {
     const before = await events("memory.events");
-    // 160 MiB: over MemoryHigh (128M), under MemoryMax (192M). Without swap the kernel
-    // can only throttle; the hog may not finish its allocation in the time given.
-    const r = await as("wes", "cd / && sudo -n -u wes-agent timeout 15 ar-test-hog 160 1", 60_000);
+    // Halfway between MemoryHigh and MemoryMax, counting what the slice already holds (the
+    // user manager, tmux). Without swap the kernel can only throttle; the hog may not
+    // finish its allocation in the time given.
+    const current = Number(await root(`cat ${sliceDir(agentUid)}/memory.current`)) / 2 ** 20;
+    const size = Math.round((MEMORY_HIGH_MIB + MEMORY_MAX_MIB) / 2 - current);
+    const r = await as("wes", `cd / && sudo -n -u wes-agent timeout 15 ar-test-hog ${size} 1`, 60_000);
     const after = await events("memory.events");
-    figure(`MemoryHigh=128M: a 160 MiB hog: memory.events high +${after.high! - before.high!}, exit ${r.code}`);
+    figure(
+      `MemoryHigh=${MEMORY_HIGH_MIB}M: slice at ${current.toFixed(0)} MiB + a ${size} MiB hog: memory.events high +${after.high! - before.high!}, exit ${r.code}`,
+    );
     expect(after.high! - before.high!).toBeGreaterThan(0);
     expect(after.oom_kill).toBe(before.oom_kill);
   });
