@@ -108,11 +108,11 @@ cmd_up() {
   ((EUID == 0)) || die "must run as root"
   command -v systemd-nspawn >/dev/null || die "systemd-nspawn not installed (apt-get install -y systemd-container)"
 
-  local rootfs rounds=$SSH_WAIT_ROUNDS
+  local rootfs rounds=$SSH_WAIT_ROUNDS has_vm=0
   rootfs=$(ensure_rootfs)
   if [[ " ${kinds[*]} " == *" vm "* ]]; then
     ensure_vm_image "$rootfs" >/dev/null
-    rounds=$VM_SSH_WAIT_ROUNDS
+    rounds=$VM_SSH_WAIT_ROUNDS has_vm=1
   fi
   lock_pools
   if [[ -e $RUN_DIR/$pool || -e $LIB_DIR/$pool || -n $(pool_netns "$pool") ]]; then
@@ -149,6 +149,9 @@ cmd_up() {
     fi
   done
   log "pool $pool: ${#names[@]} host(s) set up in $((SECONDS - start)) s, booting; waiting for ssh"
+  # The lock guards links and namespaces, all made by now: a VM pool's minute of booting
+  # must not hold every other pool's up/down (they wait at most 300 s for it).
+  if ((has_vm)); then exec 9>&-; fi
 
   local round name addr pid pending failed hkind
   local -A ready=() probing=()
@@ -161,6 +164,10 @@ cmd_up() {
       if ! pid_alive "$pid"; then
         tail -n 40 "$run/$name.log" "$run/$name.console" >&2 2>/dev/null || true
         die "$name: ${hkind/nspawn/systemd-nspawn} exited during boot"
+      fi
+      if [[ $hkind == vm ]] && vm_panicked "$pool" "$name"; then
+        tail -n 25 "$run/$name.console" >&2 || true
+        die "$name: the VM's kernel panicked during boot (console above, kept in $CONSOLE_DIR/$pool/ after teardown)"
       fi
       # The container's init is nspawn's child; recorded as soon as it exists so `down`
       # can kill the whole PID namespace if nspawn itself dies first.
