@@ -121,11 +121,15 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
     const seen: string[] = [];
     for (const [label, person, cmd] of paths) {
       const before = (await events("memory.events")).oom_kill!;
-      const r = await as(person, cmd);
+      // The status as the remote shell saw it: ssh itself reports 255 for a remote command
+      // that died of a signal (sudo re-raises the SIGKILL that ended the hog).
+      const r = await as(person, `${cmd}; echo "status=$?"`);
       const after = (await events("memory.events")).oom_kill!;
-      figure(`MemoryMax=${MEMORY_MAX_MIB}M via ${label}: 400 MiB hog exit ${r.code}, oom_kill ${before} -> ${after} ${r.stderr.trim()}`);
-      seen.push(`${label}: exit ${r.code} oom_kill +${after - before}${r.stdout.includes("hog survived") ? " survived" : ""}`);
+      const status = /status=(\d+)/.exec(r.stdout)?.[1] ?? `ssh ${r.code}`;
+      figure(`MemoryMax=${MEMORY_MAX_MIB}M via ${label}: 400 MiB hog exit ${status}, oom_kill ${before} -> ${after} ${r.stderr.trim()}`);
+      seen.push(`${label}: exit ${status} oom_kill +${after - before}${r.stdout.includes("hog survived") ? " survived" : ""}`);
     }
+    // 137 = 128 + SIGKILL: the OOM killer's signal.
     expect(seen).toEqual(paths.map(([label]) => `${label}: exit 137 oom_kill +1`));
     // The launcher: the hog in its own tmux session, next to "idle".
     const before = (await events("memory.events")).oom_kill!;
