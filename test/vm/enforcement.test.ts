@@ -127,7 +127,9 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
     expect(w.cores.agent).toBeLessThanOrEqual(QUOTA + TOLERANCE);
     expect(w.cores.agent, "the loop ran").toBeGreaterThan(QUOTA * 0.6);
     expect(w.throttled.agent).toBeGreaterThan(0);
-    expect(w.cores.human, "the owner is not under the agent's quota").toBeGreaterThan(QUOTA + 0.2);
+    // More than the agent's quota could ever give: the owner is not under it. (Not "a
+    // whole core": on a loaded machine the vCPUs themselves get less than that.)
+    expect(w.cores.human, "the owner is not under the agent's quota").toBeGreaterThan(QUOTA + TOLERANCE);
     expect(w.throttled.human).toBe(0);
     expect((await as("wes", `cd / && ${agentTmux} kill-session -t burn`)).code).toBe(0);
   });
