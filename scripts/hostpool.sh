@@ -5,7 +5,8 @@
 # no default route inside the namespaces); hosts are reached by IP only.
 #
 #   hostpool.sh rootfs
-#   hostpool.sh up --pool NAME --subnet 10.213.X HOST...   # JSON host list on stdout
+#   hostpool.sh up --pool NAME --subnet 10.213.X [--kind nspawn|vm] HOST[:KIND]...   # JSON hosts
+#   hostpool.sh vm-image                                   # build the cached VM image
 #   hostpool.sh down --pool NAME | --all [--keep NAME]...
 #   hostpool.sh status --pool NAME [--json]
 #   hostpool.sh leftovers [--pool NAME | --keep NAME...]   # exit 1 if anything remains
@@ -24,11 +25,13 @@ source "$HOSTPOOL_LIB/rootfs.sh"   # the cached rootfs and its cache key
 source "$HOSTPOOL_LIB/status.sh"   # host JSON, status table
 # shellcheck source-path=SCRIPTDIR source=lib/hostpool/down.sh
 source "$HOSTPOOL_LIB/down.sh"     # teardown, leftovers
+# shellcheck source-path=SCRIPTDIR source=lib/hostpool/vm.sh
+source "$HOSTPOOL_LIB/vm.sh"       # hosts of kind vm: image, QEMU
 # shellcheck source-path=SCRIPTDIR source=lib/hostpool/up.sh
 source "$HOSTPOOL_LIB/up.sh"       # boot a pool
 
 usage() {
-  sed -n '7,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '7,12p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -39,6 +42,10 @@ main() {
     rootfs)
       ((EUID == 0)) || die "must run as root"
       ensure_rootfs
+      ;;
+    vm-image)
+      ((EUID == 0)) || die "must run as root"
+      ensure_vm_image "$(ensure_rootfs)"
       ;;
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;

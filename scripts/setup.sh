@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh — everything agent-runtime needs on a fresh Debian/Ubuntu machine, idempotent:
 #   1. Debian packages: shellcheck (lints the templates), and for local hosts
-#      debootstrap, systemd-container (systemd-nspawn), iproute2, openssh-client;
+#      debootstrap, systemd-container (systemd-nspawn), iproute2, openssh-client, and
+#      qemu-system-x86 + qemu-utils for VM hosts;
 #   2. the toolchain (Node >= 22, Pulumi CLI, language host, command provider), built
 #      offline and cached outside the repo: scripts/setup-toolchain.sh;
 #   3. npm dependencies from the lockfile (install scripts off: they download plugins);
@@ -32,6 +33,10 @@ if ((HOSTS)); then
   command -v systemd-nspawn >/dev/null || need+=(systemd-container)
   command -v ip >/dev/null || need+=(iproute2)
   command -v dpkg-scanpackages >/dev/null || need+=(dpkg-dev)
+  # VM hosts (the vm test project): QEMU with TCG, qcow2 overlays, ext4 images.
+  command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+  command -v qemu-img >/dev/null || need+=(qemu-utils)
+  [[ -x /sbin/mkfs.ext4 || -x /usr/sbin/mkfs.ext4 ]] || need+=(e2fsprogs)
 fi
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then echo "setup: missing ${need[*]}; run as root or install them" >&2; exit 1; fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite: unit tests (plan, renders, validation, mocks for
-# cloud resources) and end-to-end tests (real Pulumi engine against local
-# systemd-nspawn hosts). Sets up whatever is missing first. Needs root on Linux.
+# cloud resources), end-to-end tests (real Pulumi engine against local
+# systemd-nspawn hosts) and the vm tier (the same on a QEMU VM: limits enforced, auditd
+# running). Sets up whatever is missing first. Needs root on Linux.
 # Extra arguments go to vitest (e.g. `scripts/test.sh --project unit`).
 set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)

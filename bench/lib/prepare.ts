@@ -56,7 +56,9 @@ const plan = planTeam(team);
 const ADMIN = "agent-runtime";
 const adminKey = readFileSync(`${hosts[0]!.privateKeyPath}.pub`, "utf8").trim();
 const hostOf = (server: string) => hosts.find((h) => h.name === server)!;
-const journald = "# Managed by agent-runtime: audit trail survives reboots.\n[Journal]\nStorage=persistent\n";
+// The runtime step's journald drop-in (templates/runtime/base.sh), byte for byte.
+const journald =
+  "# Managed by agent-runtime: audit trail survives reboots; journald keeps kernel auditing on.\n[Journal]\nStorage=persistent\nAudit=yes\n";
 
 /** Host variables for bench/ansible/site.yml: plain data and file contents. */
 function ansibleVars(s: ServerPlan) {

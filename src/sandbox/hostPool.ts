@@ -6,9 +6,14 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { sshClientOptions } from "../ssh/clientOptions";
 
+/** How a pool host runs: a systemd-nspawn container (fast), or a QEMU VM with a real kernel (limits enforced, auditd runs). */
+export type HostKind = "nspawn" | "vm";
+
 /** One booted host, exactly as printed by `hostpool.sh up`. */
 export interface PoolHost {
   name: string;
+  /** Absent in output of older scripts: "nspawn". */
+  kind?: HostKind;
   address: string;
   port: number;
   adminUser: string;
@@ -44,7 +49,8 @@ export const HOSTPOOL_SCRIPT = path.join(__dirname, "../../scripts/hostpool.sh")
 
 // Generous: a cold rootfs build is ~1 min, booting 8 hosts a few seconds; the bound
 // exists so a wedged script fails the run instead of hanging it.
-const TIMEOUTS = { rootfs: 20 * 60_000, up: 10 * 60_000, down: 3 * 60_000, query: 2 * 60_000 };
+// A VM image build is ~1 min on top of the rootfs; a TCG boot ~25 s idle, minutes when busy.
+const TIMEOUTS = { rootfs: 20 * 60_000, vmImage: 20 * 60_000, up: 15 * 60_000, down: 3 * 60_000, query: 2 * 60_000 };
 
 interface RunOptions {
   timeoutMs: number;
@@ -114,9 +120,21 @@ export async function ensureRootfs(): Promise<string> {
   return res.stdout.trim().split("\n").pop() ?? "";
 }
 
-/** Boots one host per name (after clearing stale state of the same pool); resolves when all answer ssh. */
-export async function startPool(opts: { pool: string; subnet: string; names: string[] }): Promise<PoolHost[]> {
-  const res = await hostpool(["up", "--pool", opts.pool, "--subnet", opts.subnet, ...opts.names], TIMEOUTS.up);
+/** Builds the cached VM image (rootfs + Debian's kernel, ext4) if needed and returns its directory. */
+export async function ensureVmImage(): Promise<string> {
+  const res = await hostpool(["vm-image"], TIMEOUTS.rootfs + TIMEOUTS.vmImage);
+  return res.stdout.trim().split("\n").pop() ?? "";
+}
+
+/** Boots one host per name (after clearing stale state of the same pool); resolves when all answer ssh. `kinds` picks a host's kind (default nspawn). */
+export async function startPool(opts: {
+  pool: string;
+  subnet: string;
+  names: string[];
+  kinds?: Record<string, HostKind>;
+}): Promise<PoolHost[]> {
+  const names = opts.names.map((n) => (opts.kinds?.[n] ? `${n}:${opts.kinds[n]}` : n));
+  const res = await hostpool(["up", "--pool", opts.pool, "--subnet", opts.subnet, ...names], TIMEOUTS.up);
   return parseHosts<PoolHost>(res.stdout, "up");
 }
 

@@ -71,6 +71,15 @@ while read -r name want; do
   got=$(awk -v k="$name" '$1 == k { print $2 }' <<<"$status")
   [[ $got == "$want" ]] || die "the kernel's audit $name is ${got:-unknown}, not $want: a file in /etc/audit/rules.d that sorts after $AR_BASE_FILE overrides it"
 done <<<"${AR_KERNEL_SETTINGS%$'\n'}"
+# auditd running with kernel auditing off records nothing: a journald that started
+# without our Audit=yes (runtime step) switched it off. Switch it back on and check.
+enabled=$(awk '$1 == "enabled" { print $2 }' <<<"$status")
+if [[ $enabled == 0 ]]; then
+  auditctl -e 1 >/dev/null
+  log "kernel auditing was off (auditctl -s: enabled 0): switched on"
+  enabled=$(auditctl -s | awk '$1 == "enabled" { print $2 }')
+fi
+[[ $enabled == 1 || $enabled == 2 ]] || die "kernel auditing is off (auditctl -s: enabled ${enabled:-unknown}): check journald's Audit= setting and run auditctl -e 1"
 state=$(systemctl is-active auditd.service || true)
 [[ $state == active ]] || die "auditd.service is $state after start: $(journalctl -u auditd.service -n 5 --no-pager -o cat 2>&1 | tr '\n' ' ')"
 watches=$(auditctl -l | grep -cE -- '(-k |key=)agent-runtime-' || true)

@@ -17,9 +17,11 @@ slice="user-$uid.slice"
 if grep -q "/$slice/" "/proc/$pid/cgroup"; then exit 0; fi
 by=$(printf '%s' "${PAM_RUSER:-unknown}" | tr -c 'a-z0-9_-' '_')
 unit="agent-runtime:$by:$PAM_USER:$pid.scope"
+# OOMPolicy=continue: when the kernel OOM-kills one process of the session (the slice's
+# MemoryMax), systemd's default (stop) would then kill the rest of the session too.
 busctl call --quiet org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager \
-  StartTransientUnit 'ssa(sv)a(sa(sv))' "$unit" fail 3 \
-  PIDs au 1 "$pid" Slice s "$slice" CollectMode s inactive-or-failed 0
+  StartTransientUnit 'ssa(sv)a(sa(sv))' "$unit" fail 4 \
+  PIDs au 1 "$pid" Slice s "$slice" CollectMode s inactive-or-failed OOMPolicy s continue 0
 i=0
 while [ "$i" -lt 50 ]; do
   if grep -q "/$slice/$unit\$" "/proc/$pid/cgroup"; then exit 0; fi

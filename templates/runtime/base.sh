@@ -46,7 +46,10 @@ else
 fi
 
 install -d -m 0755 /etc/systemd/journald.conf.d /var/log/journal
-journald_conf=$'# Managed by agent-runtime: audit trail survives reboots.\n[Journal]\nStorage=persistent'
+# Audit=yes: Debian's journald turns kernel auditing OFF whenever it starts unless told
+# otherwise (its default is patched to "no"), so a journald restart (this step's, or a
+# systemd upgrade's) would leave auditd running with nothing to record.
+journald_conf=$'# Managed by agent-runtime: audit trail survives reboots; journald keeps kernel auditing on.\n[Journal]\nStorage=persistent\nAudit=yes'
 # Compare with what we write (not a fragment of it), or journald restarts on every run.
 if ! printf '%s\n' "$journald_conf" | cmp -s - /etc/systemd/journald.conf.d/50-agent-runtime.conf; then
   printf '%s\n' "$journald_conf" | install_file /etc/systemd/journald.conf.d/50-agent-runtime.conf 0644 root:root

@@ -26,10 +26,12 @@ export interface TeamEnv {
   stack?: Stack;
 }
 
-/** Boot hosts dev-<person> for each person (plus `extraHosts`, named as given) and generate their keys. */
-export async function bootTeam(people: string[], extraHosts: string[] = []): Promise<TeamEnv> {
+/** Boot hosts dev-<person> for each person (plus `extraHosts`, named as given; containers,
+ *  VMs for the people in `vms`) and generate their keys. */
+export async function bootTeam(people: string[], extraHosts: string[] = [], vms: string[] = []): Promise<TeamEnv> {
   const dir = mkdtempSync(path.join(tmpdir(), "agent-runtime-e2e-"));
-  const hosts = await startPool({ pool: POOL, subnet: SUBNET, names: [...people.map((p) => `dev-${p}`), ...extraHosts] });
+  const kinds = Object.fromEntries(vms.map((p) => [`dev-${p}`, "vm" as const]));
+  const hosts = await startPool({ pool: POOL, subnet: SUBNET, names: [...people.map((p) => `dev-${p}`), ...extraHosts], kinds });
   mkdirSync(path.join(dir, "keys"), { mode: 0o700 });
   const keys = Object.fromEntries(
     people.map((p) => {

@@ -3,6 +3,8 @@
 # `down`, a failed `up` or a crash) and `leftovers`, the proof that nothing remains.
 
 readonly STOP_WAIT_ROUNDS=50 # x 0.2 s before SIGKILL
+# Where the last console log of each VM host is kept after its pool is gone.
+readonly CONSOLE_DIR=/var/log/agent-runtime/console
 
 wait_gone() { # rounds pid... — wait (0.2 s a round, bounded) until no pid is alive
   local rounds=$1 i pid alive
@@ -34,6 +36,11 @@ down_pool() {
       nspawns+=("$pid")
       log "stopping $pool/$host (nspawn $pid)"
       kill -TERM "$pid" 2>/dev/null || true # nspawn asks the container's init to power off
+    elif is_our_vm "$pid" "$pool"; then
+      # The overlay is thrown away: QEMU's SIGTERM (pulling the plug) is enough.
+      nspawns+=("$pid")
+      log "stopping $pool/$host (qemu $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
     fi
     if leader_alive "$run/$host.leader"; then
       read -r pid _ <"$run/$host.leader"
@@ -47,8 +54,8 @@ down_pool() {
   done
   wait_gone "$STOP_WAIT_ROUNDS" "${nspawns[@]}" "${leaders[@]}"
   for pid in "${nspawns[@]}"; do
-    if pid_alive "$pid" && is_our_nspawn "$pid" "$pool"; then
-      log "nspawn $pid did not stop in time: SIGKILL"
+    if pid_alive "$pid" && { is_our_nspawn "$pid" "$pool" || is_our_vm "$pid" "$pool"; }; then
+      log "$pool: process $pid did not stop in time: SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
@@ -89,6 +96,12 @@ down_pool() {
   while read -r cg; do
     rmdir "$cg/$CGROUP_DIR" 2>/dev/null || true
   done < <(cgroup_roots)
+  # A VM's serial console outlives its pool: the next look at a failed boot needs it.
+  for f in "$run"/*.console; do
+    [[ -f $f ]] || continue
+    mkdir -p "$CONSOLE_DIR/$pool"
+    cp "$f" "$CONSOLE_DIR/$pool/$(basename "$f").log"
+  done
   rm -rf --one-file-system "$run" "$lib"
   if [[ -z $(known_pools) ]]; then
     ip route del unreachable "$TEST_RANGE" 2>/dev/null || true
@@ -132,6 +145,17 @@ pool_nspawn_procs() {
   done
 }
 
+# PIDs of any QEMU still running on this pool's disks, recorded or not.
+pool_vm_procs() {
+  local f pid
+  for f in /proc/[0-9]*/cmdline; do
+    pid=${f#/proc/}
+    pid=${pid%/cmdline}
+    is_our_vm "$pid" "$1" && printf '%s\n' "$pid"
+  done
+  return 0
+}
+
 # PID-namespace inits whose root is one of this pool's overlays: catches a container
 # that outlived its nspawn even when no leader was recorded (reported, never killed).
 pool_container_inits() {
@@ -167,6 +191,7 @@ cmd_leftovers() {
     [[ -e $LIB_DIR/$pool ]] && report "state dir $LIB_DIR/$pool"
     while read -r line; do [[ -n $line ]] && report "process $line (systemd-nspawn, pool $pool)"; done < <(pool_nspawn_procs "$pool")
     while read -r line; do [[ -n $line ]] && report "process $line (container init, pool $pool)"; done < <(pool_container_inits "$pool")
+    while read -r line; do [[ -n $line ]] && report "process $line (qemu, pool $pool)"; done < <(pool_vm_procs "$pool")
     while read -r line; do [[ -n $line ]] && report "mount $line"; done < <(pool_mounts "$pool")
     local root
     while read -r root; do

@@ -3,6 +3,8 @@
 # keys and nspawn per host, then waiting until every host answers ssh and has booted.
 
 readonly SSH_WAIT_ROUNDS=${HOSTPOOL_SSH_WAIT_ROUNDS:-60} # x 0.5 s
+# A VM boots under TCG on cores other test runs share: ~30 s idle, several times that busy.
+readonly VM_SSH_WAIT_ROUNDS=${HOSTPOOL_VM_SSH_WAIT_ROUNDS:-240}
 
 # sshd answers before boot is over (auditd is still flapping, user sessions may not be
 # permitted yet): wait until systemd has no jobs left so callers get a settled host.
@@ -73,12 +75,13 @@ record_init() {
 }
 
 cmd_up() {
-  local pool="" subnet=""
-  local -a names=()
+  local pool="" subnet="" kind=nspawn
+  local -a names=() kinds=()
   while (($#)); do
     case $1 in
       --pool) pool=${2:?--pool needs a value} && shift 2 ;;
       --subnet) subnet=${2:?--subnet needs a value} && shift 2 ;;
+      --kind) kind=${2:?--kind needs a value} && shift 2 ;;
       -*) usage ;;
       *) names+=("$1") && shift ;;
     esac
@@ -88,8 +91,16 @@ cmd_up() {
     die "--subnet must be 10.213.X (got '$subnet')"
   fi
   ((${#names[@]} > 0 && ${#names[@]} <= 200)) || die "give 1..200 host names"
-  local n seen=" "
-  for n in "${names[@]}"; do
+  [[ $kind == nspawn || $kind == vm ]] || die "--kind must be nspawn or vm (got '$kind')"
+  # NAME:KIND overrides --kind for one host (a VM beside containers in one pool).
+  local n seen=" " i
+  for i in "${!names[@]}"; do
+    n=${names[i]}
+    kinds[i]=$kind
+    if [[ $n == *:* ]]; then
+      kinds[i]=${n#*:} names[i]=${n%%:*} n=${n%%:*}
+      [[ ${kinds[i]} == nspawn || ${kinds[i]} == vm ]] || die "host $n: kind must be nspawn or vm (got '${kinds[i]}')"
+    fi
     [[ $n =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$ ]] || die "invalid host name '$n'"
     [[ $seen != *" $n "* ]] || die "duplicate host name '$n'"
     seen+="$n "
@@ -97,8 +108,12 @@ cmd_up() {
   ((EUID == 0)) || die "must run as root"
   command -v systemd-nspawn >/dev/null || die "systemd-nspawn not installed (apt-get install -y systemd-container)"
 
-  local rootfs
+  local rootfs rounds=$SSH_WAIT_ROUNDS has_vm=0
   rootfs=$(ensure_rootfs)
+  if [[ " ${kinds[*]} " == *" vm "* ]]; then
+    ensure_vm_image "$rootfs" >/dev/null
+    rounds=$VM_SSH_WAIT_ROUNDS has_vm=1
+  fi
   lock_pools
   if [[ -e $RUN_DIR/$pool || -e $LIB_DIR/$pool || -n $(pool_netns "$pool") ]]; then
     log "pool $pool has state from an earlier run: tearing it down first"
@@ -126,26 +141,37 @@ cmd_up() {
   ip link set "$br" up
   local idx
   for idx in "${!names[@]}"; do
-    printf '%s %s %s\n' "$idx" "${names[idx]}" "$subnet.$((10 + idx))" >>"$run/hosts"
-    setup_host "$pool" "$idx" "${names[idx]}" "$subnet.$((10 + idx))" "$rootfs" "$br"
+    printf '%s %s %s %s\n' "$idx" "${names[idx]}" "$subnet.$((10 + idx))" "${kinds[idx]}" >>"$run/hosts"
+    if [[ ${kinds[idx]} == vm ]]; then
+      setup_vm_host "$pool" "$idx" "${names[idx]}" "$subnet.$((10 + idx))" "$rootfs" "$br"
+    else
+      setup_host "$pool" "$idx" "${names[idx]}" "$subnet.$((10 + idx))" "$rootfs" "$br"
+    fi
   done
   log "pool $pool: ${#names[@]} host(s) set up in $((SECONDS - start)) s, booting; waiting for ssh"
+  # The lock guards links and namespaces, all made by now: a VM pool's minute of booting
+  # must not hold every other pool's up/down (they wait at most 300 s for it).
+  if ((has_vm)); then exec 9>&-; fi
 
-  local round name addr pid pending failed
+  local round name addr pid pending failed hkind
   local -A ready=() probing=()
-  for ((round = 0; round < SSH_WAIT_ROUNDS; round++)); do
+  for ((round = 0; round < rounds; round++)); do
     pending=0
     probing=()
-    while read -r idx name addr; do
+    while read -r idx name addr hkind; do
       [[ -z ${ready[$name]:-} ]] || continue
       pid=$(<"$run/$name.pid")
       if ! pid_alive "$pid"; then
-        tail -n 40 "$run/$name.log" >&2 || true
-        die "$name: systemd-nspawn exited during boot"
+        tail -n 40 "$run/$name.log" "$run/$name.console" >&2 2>/dev/null || true
+        die "$name: ${hkind/nspawn/systemd-nspawn} exited during boot"
+      fi
+      if [[ $hkind == vm ]] && vm_panicked "$pool" "$name"; then
+        tail -n 25 "$run/$name.console" >&2 || true
+        die "$name: the VM's kernel panicked during boot (console above, kept in $CONSOLE_DIR/$pool/ after teardown)"
       fi
       # The container's init is nspawn's child; recorded as soon as it exists so `down`
       # can kill the whole PID namespace if nspawn itself dies first.
-      [[ -s $run/$name.leader ]] || record_init "$run/$name.leader" "$pid"
+      [[ $hkind == vm || -s $run/$name.leader ]] || record_init "$run/$name.leader" "$pid"
       # In parallel: a successful handshake costs ~0.5 s of CPU while the others boot.
       ssh_probe "$pool" "$addr" &
       probing[$name]=$!
@@ -162,24 +188,24 @@ cmd_up() {
     sleep 0.5
   done
   # A host that answered ssh before its init was seen: record the init now.
-  while read -r idx name addr; do
-    [[ -s $run/$name.leader ]] || record_init "$run/$name.leader" "$(<"$run/$name.pid")"
+  while read -r idx name addr hkind; do
+    [[ $hkind == vm || -s $run/$name.leader ]] || record_init "$run/$name.leader" "$(<"$run/$name.pid")"
   done <"$run/hosts"
   if ((pending)); then
-    while read -r idx name addr; do
-      [[ -n ${ready[$name]:-} ]] || { log "$name: no ssh; console log tail:" && tail -n 20 "$run/$name.log" >&2; }
+    while read -r idx name addr hkind; do
+      [[ -n ${ready[$name]:-} ]] || { log "$name: no ssh; console log tail:" && tail -n 20 "$run/$name.log" "$run/$name.console" >&2 2>/dev/null; }
     done <"$run/hosts"
-    die "pool $pool: ssh not ready after $SSH_WAIT_ROUNDS probes"
+    die "pool $pool: ssh not ready after $rounds probes"
   fi
   local -a probes=()
-  while read -r idx name addr; do
+  while read -r idx name addr _; do
     boot_state "$pool" "$addr" >"$run/$name.boot" &
     probes+=("$!")
   done <"$run/hosts"
   # Only these PIDs: a bare `wait` would also wait for the nspawns, i.e. forever.
   wait "${probes[@]}"
   local bad=0 state
-  while read -r idx name addr; do
+  while read -r idx name addr _; do
     read -r state failed <"$run/$name.boot" || state=unknown
     log "$name: systemd $state${failed:+ (failed: $failed)} after $((SECONDS - start)) s"
     [[ $state == running || $state == degraded ]] || bad=1
