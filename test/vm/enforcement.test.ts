@@ -48,7 +48,7 @@ const events = async (file: string) => parseFlatKeyed(await root(`cat ${sliceDir
 const agentTmux = "sudo -n -u wes-agent tmux -f /etc/agent-runtime/tmux.conf -L agents";
 
 beforeAll(async () => {
-  env = await bootTeam(["marcus", "wes"], ["wes"]);
+  env = await bootTeam(["marcus", "wes"], [], ["wes"]);
   const { ops, output } = await upOps(await configure(env, renderTeam(env, TEAM).yaml));
   expect(ops, output).toContain("create dev-wes-agent-wes-agent");
   agentUid = (await root("id -u wes-agent")).trim();
