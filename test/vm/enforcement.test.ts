@@ -179,7 +179,8 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
     const maxBefore = (await events("memory.events")).max!;
     expect((await as("wes", "agentctl new --name hog -- ar-test-hog 400 600")).code).toBe(0);
     let capped = { max: 0, current: 0 };
-    for (let i = 0; i < 30 && capped.max <= maxBefore; i++) {
+    const atCap = (c: { max: number; current: number }) => c.max > maxBefore || c.current >= 0.9 * MEMORY_MAX_MIB * 2 ** 20;
+    for (let i = 0; i < 30 && !atCap(capped); i++) {
       await new Promise((r) => setTimeout(r, 1000));
       const e = await events("memory.events");
       capped = { max: e.max!, current: Number(await root(`cat ${sliceDir(agentUid)}/memory.current`)) };
@@ -187,7 +188,9 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
     figure(
       `MemoryMax via agentctl new: memory.events max ${maxBefore} -> ${capped.max}, slice at ${(capped.current / 2 ** 20).toFixed(0)} MiB`,
     );
-    expect(capped.max).toBeGreaterThan(maxBefore);
+    // At the cap: a new `max` event, or the slice held within 10 % under MemoryMax while the
+    // hog asks for 400 MiB (a run on 2026-11-30 sat at 255 MiB with no new event counted).
+    expect(atCap(capped), JSON.stringify(capped)).toBe(true);
     expect(capped.current).toBeLessThanOrEqual(MEMORY_MAX_MIB * 2 ** 20);
     await root("pkill -KILL -u wes-agent -f ar-test-hog || true");
     // The agent's other session and the owner's own tmux are still there.
