@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Three projects: fast pure tests, end-to-end tests that boot real local hosts
-// (systemd-nspawn) and drive the real Pulumi engine, and the same on QEMU VMs (vm). E2E files run one at a time:
+// Four projects: fast pure tests, end-to-end tests that boot real local hosts
+// (systemd-nspawn) and drive the real Pulumi engine (Debian 12, and two files again on
+// Debian 13), and the same on QEMU VMs (vm). E2E files run one at a time:
 // they share the machine's 2 cores and one host-pool network.
 export default defineConfig({
   test: {
@@ -19,6 +20,19 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/e2e/globalSetup.ts"],
+          testTimeout: 15 * 60_000,
+          hookTimeout: 15 * 60_000,
+        },
+      },
+      {
+        // The files whose subject differs between Debian releases (sshd, PAM, sudo,
+        // systemd), again on Debian 13 hosts: OpenSSH 10, systemd 257, sudo 1.9.16.
+        // Same pool and subnet as e2e (files run one at a time); only the rootfs differs.
+        test: {
+          name: "e2e-trixie",
+          include: ["test/e2e/lifecycle.test.ts", "test/e2e/runtime.test.ts"],
+          env: { AGENT_RUNTIME_ROOTFS_SUITE: "trixie" },
           globalSetup: ["test/e2e/globalSetup.ts"],
           testTimeout: 15 * 60_000,
           hookTimeout: 15 * 60_000,

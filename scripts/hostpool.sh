@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# Local test hosts for agent-runtime: Debian bookworm systemd-nspawn containers on
-# overlayfs copies of one cached rootfs, each in its own network namespace on a
-# private bridge. Nothing in 10.213.0.0/16 can leave the machine (unreachable route,
-# no default route inside the namespaces); hosts are reached by IP only.
+# Local test hosts for agent-runtime: Debian 12 (bookworm; 13 trixie with --suite)
+# systemd-nspawn containers on overlayfs copies of one cached rootfs, or QEMU VMs booted
+# from it, each in its own network namespace on a private bridge. Nothing in
+# 10.213.0.0/16 can leave the machine (unreachable route, no default route inside the
+# namespaces); hosts are reached by IP only.
 #
-#   hostpool.sh rootfs
-#   hostpool.sh up --pool NAME --subnet 10.213.X [--kind nspawn|vm] HOST[:KIND]...   # JSON hosts
-#   hostpool.sh vm-image                                   # build the cached VM image
+#   hostpool.sh rootfs [--suite bookworm|trixie]
+#   hostpool.sh up --pool NAME --subnet 10.213.X [--kind nspawn|vm] [--suite S] HOST[:KIND]...   # JSON hosts
+#   hostpool.sh vm-image [--suite bookworm|trixie]          # build the cached VM image
 #   hostpool.sh down --pool NAME | --all [--keep NAME]...
 #   hostpool.sh status --pool NAME [--json]
 #   hostpool.sh leftovers [--pool NAME | --keep NAME...]   # exit 1 if anything remains
 set -euo pipefail
 # ip, mount and debootstrap live in sbin, which a non-login root PATH may lack.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# --suite picks the Debian release of every host of the command (default: the
+# AGENT_RUNTIME_ROOTFS_SUITE environment variable, else bookworm). It is read before the
+# parts are sourced: rootfs.sh derives the image's name and cache key from it.
+args=()
+while (($#)); do
+  case $1 in
+    --suite) export AGENT_RUNTIME_ROOTFS_SUITE=${2:?--suite needs a value} && shift 2 ;;
+    *) args+=("$1") && shift ;;
+  esac
+done
+set -- "${args[@]}"
 
 # One file per concern under lib/hostpool/, all sourced here before any command runs.
 HOSTPOOL_LIB=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib/hostpool
@@ -31,7 +44,7 @@ source "$HOSTPOOL_LIB/vm.sh"       # hosts of kind vm: image, QEMU
 source "$HOSTPOOL_LIB/up.sh"       # boot a pool
 
 usage() {
-  sed -n '7,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '8,13p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 

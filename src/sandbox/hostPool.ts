@@ -114,9 +114,12 @@ function parseHosts<T extends PoolHost>(stdout: string, what: string): T[] {
   return parsed as T[];
 }
 
-/** Builds the cached bookworm rootfs if needed and returns its path. */
-export async function ensureRootfs(): Promise<string> {
-  const res = await hostpool(["rootfs"], TIMEOUTS.rootfs);
+/** Debian releases the host pool boots (scripts/lib/hostpool/rootfs.sh). */
+export type HostSuite = "bookworm" | "trixie";
+
+/** Builds the cached rootfs of `suite` if needed (default: AGENT_RUNTIME_ROOTFS_SUITE, else bookworm) and returns its path. */
+export async function ensureRootfs(suite?: HostSuite): Promise<string> {
+  const res = await hostpool(["rootfs", ...(suite ? ["--suite", suite] : [])], TIMEOUTS.rootfs);
   return res.stdout.trim().split("\n").pop() ?? "";
 }
 

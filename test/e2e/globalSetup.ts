@@ -1,7 +1,8 @@
 // Once per e2e run: make sure this machine can boot local test hosts, clear what a
 // crashed earlier run left, and prove at the end that the run left nothing behind.
 import * as fs from "node:fs";
-import { ensureRootfs, leftovers, stopPool } from "../../src/sandbox/hostPool";
+import type { TestProject } from "vitest/node";
+import { ensureRootfs, leftovers, stopPool, type HostSuite } from "../../src/sandbox/hostPool";
 
 // Pools that are not ours to stop: the interactive sandbox (`agent-runtime sandbox`)
 // and scripts/bench-hostpool.sh may be running while tests run. Every other pool
@@ -15,8 +16,9 @@ function requireTool(name: string, hint: string): void {
   }
 }
 
-/** Checks prerequisites, builds the cached rootfs and removes stale test pools. */
-export async function setup(): Promise<void> {
+/** Checks prerequisites, builds the cached rootfs of the project's Debian release
+ *  (its `env.AGENT_RUNTIME_ROOTFS_SUITE`: the e2e-trixie project) and removes stale test pools. */
+export async function setup(project?: TestProject): Promise<void> {
   if (process.platform !== "linux") {
     throw new Error(`e2e tests boot systemd-nspawn hosts and need Linux (this is ${process.platform})`);
   }
@@ -27,7 +29,7 @@ export async function setup(): Promise<void> {
   requireTool("debootstrap", "apt-get install -y debootstrap");
   requireTool("ssh", "apt-get install -y openssh-client");
   await stopPool(POOL);
-  await ensureRootfs();
+  await ensureRootfs(project?.config.env?.AGENT_RUNTIME_ROOTFS_SUITE as HostSuite | undefined);
 }
 
 /** Stops every test pool and fails the run loudly if anything of ours remains. */

@@ -14,8 +14,8 @@ import { parseTeam } from "../../src/team/load";
 // End-to-end plumbing: boot one pool host per person, give each person a key pair,
 // render team.yaml for those hosts, and run the real engine on it.
 
-export { POOL, SUBNET } from "./pool";
-import { POOL, SUBNET } from "./pool";
+export { POOL, SUBNET, SUITE } from "./pool";
+import { POOL, SUBNET, SUITE } from "./pool";
 export const ADMIN = "agent-runtime";
 
 export interface TeamEnv {
@@ -32,6 +32,11 @@ export async function bootTeam(people: string[], extraHosts: string[] = [], vms:
   const dir = mkdtempSync(path.join(tmpdir(), "agent-runtime-e2e-"));
   const kinds = Object.fromEntries(vms.map((p) => [`dev-${p}`, "vm" as const]));
   const hosts = await startPool({ pool: POOL, subnet: SUBNET, names: [...people.map((p) => `dev-${p}`), ...extraHosts], kinds });
+  // The e2e-trixie project's claim rests on this: every host runs the release asked for.
+  for (const h of hosts) {
+    const os = await sshExec(h, ". /etc/os-release && echo $VERSION_CODENAME");
+    if (os.stdout.trim() !== SUITE) throw new Error(`${h.name} runs Debian "${os.stdout.trim()}" (${os.stderr.trim()}), expected ${SUITE}`);
+  }
   mkdirSync(path.join(dir, "keys"), { mode: 0o700 });
   const keys = Object.fromEntries(
     people.map((p) => {

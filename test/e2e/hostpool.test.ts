@@ -198,6 +198,11 @@ describe("host pool: recovery from a crashed run", () => {
     await expect(startPool({ pool: POOL, subnet: "192.168.1", names: ["x"] })).rejects.toThrow(/subnet/);
     await expect(startPool({ pool: POOL, subnet: SUBNET, names: ["a", "a"] })).rejects.toThrow(/duplicate/);
     await expect(startPool({ pool: "Bad-Name", subnet: SUBNET, names: ["x"] })).rejects.toThrow(/pool/);
+    const sid = await run("bash", [HOSTPOOL_SCRIPT, "up", "--suite", "sid", "--pool", POOL, "--subnet", SUBNET, "x"]).then(
+      () => "exit 0",
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(sid).toContain('unknown Debian suite "sid" (--suite or AGENT_RUNTIME_ROOTFS_SUITE): use bookworm or trixie');
     expect(await leftovers(POOL)).toEqual([]);
   });
 });

@@ -4,7 +4,14 @@
 
 # Bump when the build steps change: it is part of the cache key.
 readonly ROOTFS_VERSION=3
-readonly SUITE=bookworm
+# AGENT_RUNTIME_ROOTFS_SUITE: the Debian release of the hosts. bookworm (Debian 12) is
+# the default; trixie (Debian 13: OpenSSH 10, systemd 257, sudo 1.9.16) is the second
+# release the lifecycle and runtime e2e files run on. Each suite is its own image.
+readonly SUITE=${AGENT_RUNTIME_ROOTFS_SUITE:-bookworm}
+case $SUITE in
+  bookworm | trixie) ;;
+  *) printf '[hostpool] error: unknown Debian suite "%s" (--suite or AGENT_RUNTIME_ROOTFS_SUITE): use bookworm or trixie\n' "$SUITE" >&2 && exit 1 ;;
+esac
 # AGENT_RUNTIME_ROOTFS_FLAVOUR=python3 (bench/ only: Ansible needs python3 on the hosts,
 # and acl to become an unprivileged user) is a separate image with its own cache key and
 # directory; the default image has no flavour.
@@ -19,7 +26,8 @@ esac
 # but test hosts have no mirror) and reads a project's branch with git.
 readonly PACKAGES=(openssh-server sudo tmux systemd systemd-sysv dbus libpam-systemd
   auditd iproute2 procps cron at nodejs git "${EXTRA_PACKAGES[@]}")
-# Directory prefix of this flavour's images: bookworm-<hash> or bookworm+python3-<hash>.
+# Directory prefix of this suite's and flavour's images: bookworm-<hash>,
+# bookworm+python3-<hash>, trixie-<hash>.
 readonly ROOTFS_PREFIX=$SUITE${FLAVOUR:++$FLAVOUR}
 readonly CACHE_DIR=${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}
 

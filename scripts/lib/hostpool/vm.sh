@@ -139,10 +139,10 @@ ensure_vm_image() { # rootfs — prints the image dir (disk.raw, vmlinuz, initrd
   rm -rf --one-file-system "$root"
   printf 'v=%s rootfs=%s kernel=%s\n' "$VM_IMAGE_VERSION" "$(basename "$rootfs")" "$kver" >"$tmp/.agent-runtime-vm"
   mv -T "$tmp" "$dest"
-  # Images of other rootfs versions or image steps are dead weight (~600 MB each)
-  # unless a running VM still uses one.
+  # Images of other rootfs versions or image steps of this suite and flavour are dead
+  # weight (~600 MB each) unless a running VM still uses one.
   local old
-  for old in "$CACHE_DIR"/vm/*/; do
+  for old in "$CACHE_DIR/vm/$ROOTFS_PREFIX"-*/; do
     old=${old%/}
     [[ $old != "$dest" && -f $old/.agent-runtime-vm ]] || continue
     grep -qsxF "$old" "$RUN_DIR"/*/*.image || rm -rf --one-file-system "$old"
