@@ -151,8 +151,10 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
   });
 
   test("MemoryMax: a hog is OOM-killed inside the slice on every launch path; other sessions survive", async () => {
-    expect((await as("wes", "agentctl new --name idle -- sleep 100000")).code).toBe(0);
-    expect((await as("wes", "cd / && tmux -L human new-session -d sleep 100000")).code).toBe(0);
+    const idle = await as("wes", "agentctl new --name idle -- sleep 100000");
+    expect(idle.code, idle.stderr).toBe(0);
+    const human = await as("wes", "cd / && tmux -L human new-session -d sleep 100000");
+    expect(human.code, human.stderr).toBe(0);
     const paths: [string, string, string][] = [
       ["plain sudo -u", "wes", "cd / && sudo -n -u wes-agent ar-test-hog 400"],
       ["sudo -iu", "wes", "sudo -n -iu wes-agent ar-test-hog 400"],
