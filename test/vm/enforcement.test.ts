@@ -37,6 +37,12 @@ let wesUid = "";
 
 const figure = (what: string) => console.log(`[vm] ${what}`);
 const root = (cmd: string) => asRoot(env, WES, cmd);
+/** Asserts exit 0, with the command's stderr as the failure message. */
+async function ok(run: Promise<{ code: number; stderr: string }>): Promise<void> {
+  const r = await run;
+  expect(r.code, r.stderr).toBe(0);
+}
+
 async function as(person: string, cmd: string, timeoutMs = 120_000) {
   return sshExec(
     env.hosts.find((h) => h.name === WES)!,
@@ -74,8 +80,8 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
 
   test("auditd: an agent's execve carries who drove it (auid) and the agent (uid), under the project's key", async () => {
     const mark = `ar-audit-${Date.now()}`;
-    expect((await as("wes", `agentctl new --name audit -- /bin/echo ${mark}-wes`)).code).toBe(0);
-    expect((await as("marcus", `cd / && sudo -n -u wes-agent /bin/echo ${mark}-marcus`)).code).toBe(0);
+    await ok(as("wes", `agentctl new --name audit -- /bin/echo ${mark}-wes`));
+    await ok(as("marcus", `cd / && sudo -n -u wes-agent /bin/echo ${mark}-marcus`));
     const records: Record<string, string> = {};
     for (let i = 0; i < 20 && Object.keys(records).length < 2; i++) {
       const out = await root("ausearch --input-logs -i -k agent-exec-wes-agent -x /usr/bin/echo 2>/dev/null || true");
@@ -92,7 +98,7 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
   });
 
   test("a lead's attach to wes's agent session is in the sudo I/O log, replayable with sudoreplay", async () => {
-    expect((await as("wes", "agentctl new --name shell")).code).toBe(0);
+    await ok(as("wes", "agentctl new --name shell"));
     const mark = `lead-typed-${Date.now()}`;
     // A terminal for tmux (script), keystrokes typed after it attached, then C-b d.
     const typed = `(sleep 5; printf 'echo ${mark}\\r'; sleep 4; printf '\\002d') | TERM=xterm script -qfec 'agentctl attach wes-agent/shell' /dev/null`;
@@ -131,7 +137,7 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
     // whole core": on a loaded machine the vCPUs themselves get less than that.)
     expect(w.cores.human, "the owner is not under the agent's quota").toBeGreaterThan(QUOTA + TOLERANCE);
     expect(w.throttled.human).toBe(0);
-    expect((await as("wes", `cd / && ${agentTmux} kill-session -t burn`)).code).toBe(0);
+    await ok(as("wes", `cd / && ${agentTmux} kill-session -t burn`));
   });
 
   test("MemoryHigh: going over it is throttled and reclaimed (memory.events high), not killed", async () => {
@@ -179,7 +185,7 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
     // can spend minutes reclaiming the slice's few file pages before it gives up and
     // kills; what must hold at once is the cap: the slice never exceeds MemoryMax.
     const maxBefore = (await events("memory.events")).max!;
-    expect((await as("wes", "agentctl new --name hog -- ar-test-hog 400 600")).code).toBe(0);
+    await ok(as("wes", "agentctl new --name hog -- ar-test-hog 400 600"));
     let capped = { max: 0, current: 0 };
     const atCap = (c: { max: number; current: number }) => c.max > maxBefore || c.current >= 0.9 * MEMORY_MAX_MIB * 2 ** 20;
     for (let i = 0; i < 30 && !atCap(capped); i++) {
@@ -197,7 +203,7 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
     await root("pkill -KILL -u wes-agent -f ar-test-hog || true");
     // The agent's other session and the owner's own tmux are still there.
     expect(await as("wes", `cd / && ${agentTmux} list-sessions -F '#{session_name}'`).then((x) => x.stdout)).toMatch(/^idle$/m);
-    expect((await as("wes", "tmux -L human has-session")).code).toBe(0);
+    await ok(as("wes", "tmux -L human has-session"));
   });
 
   test("TasksMax: a fork loop is capped at the limit; the owner can still start processes", async () => {
