@@ -80,7 +80,9 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
 
   test("auditd: an agent's execve carries who drove it (auid) and the agent (uid), under the project's key", async () => {
     const mark = `ar-audit-${Date.now()}`;
+    const t0 = Date.now();
     await ok(as("wes", `agentctl new --name audit -- /bin/echo ${mark}-wes`));
+    figure(`first agentctl new after provisioning: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await ok(as("marcus", `cd / && sudo -n -u wes-agent /bin/echo ${mark}-marcus`));
     const records: Record<string, string> = {};
     for (let i = 0; i < 20 && Object.keys(records).length < 2; i++) {

@@ -47,6 +47,8 @@ export interface NewOptions {
   command: string[];
 }
 
+const START_TIMEOUT_MS = 90_000;
+
 /** Start a session; returns its target. */
 export async function newSession(o: NewOptions): Promise<Target> {
   const agentUser = o.as ?? (await defaultAgentUser());
@@ -54,7 +56,14 @@ export async function newSession(o: NewOptions): Promise<Target> {
   const request = Buffer.from(
     JSON.stringify({ dir: o.dir, cwd: process.cwd(), agent: o.agent, name: o.name, command: o.command }),
   ).toString("base64");
-  const r = await asAgent(agentUser, ["_start", request], 20_000);
+  // Generous: the first session after boot starts the agent's user manager scope, and a
+  // busy server (a test VM under TCG took over 20 s) is slow to start two node processes.
+  const r = await asAgent(agentUser, ["_start", request], START_TIMEOUT_MS);
+  if (r.timedOut) {
+    throw new Refused(
+      `${agentUser}: no answer in ${START_TIMEOUT_MS / 1000} s; the session may still appear: check \`agentctl ls\` before starting it again`,
+    );
+  }
   if (r.code !== 0) throw new Refused(`${agentUser}: ${sudoRefusal(r.stderr)}`);
   const started = JSON.parse(r.stdout) as { session: string; agent: string };
   const target = { server: localServer(), agentUser, session: started.session };
@@ -100,12 +109,13 @@ export async function confirmByName(session: string): Promise<boolean> {
 
 export async function killSession(t: Target): Promise<void> {
   if (where(t.server) === "remote") {
-    const r = await run("ssh", [...sshOptions(), t.server, "agentctl", "kill", formatTarget(t), "--yes"], { timeoutMs: 15_000 });
+    const r = await run("ssh", [...sshOptions(), t.server, "agentctl", "kill", formatTarget(t), "--yes"], { timeoutMs: 45_000 });
     if (r.code !== 0) throw new Refused(r.stderr.trim().replace(/^agentctl: /, "") || `${t.server}: ssh exit ${r.code}`);
     return;
   }
   await mayBecome(t.agentUser);
-  const r = await asAgent(t.agentUser, ["_kill", t.session]);
+  const r = await asAgent(t.agentUser, ["_kill", t.session], 30_000);
+  if (r.timedOut) throw new Refused(`${formatTarget(t)}: no answer in 30 s; check \`agentctl ls\``);
   if (r.code !== 0) throw new Refused(`${formatTarget(t)}: ${r.stderr.trim().replace(/^agentctl: /, "") || "kill failed"}`);
   journal({ action: "kill", caller: caller(), agentUser: t.agentUser, session: t.session, server: t.server, mode: "kill" });
 }
