@@ -102,9 +102,19 @@ describe.sequential("limits and audit on a real kernel (QEMU VM)", () => {
   test("a lead's attach to wes's agent session is in the sudo I/O log, replayable with sudoreplay", async () => {
     await ok(as("wes", "agentctl new --name shell"));
     const mark = `lead-typed-${Date.now()}`;
-    // A terminal for tmux (script), keystrokes typed after it attached, then C-b d.
-    const typed = `(sleep 5; printf 'echo ${mark}\\r'; sleep 4; printf '\\002d') | TERM=xterm script -qfec 'agentctl attach wes-agent/shell' /dev/null`;
-    const r = await as("marcus", `cd / && ${typed}`);
+    // A terminal for tmux (script); the keystrokes wait until the client is attached (the
+    // test sees it in list-clients and drops a flag: a fixed sleep was too short for a
+    // loaded TCG VM), then C-b d.
+    const flag = `/tmp/${mark}.attached`;
+    const typed = `(i=0; while [ ! -e ${flag} ] && [ $i -lt 360 ]; do sleep 0.5; i=$((i+1)); done; printf 'echo ${mark}\\r'; sleep 4; printf '\\002d') | TERM=xterm script -qfec 'agentctl attach wes-agent/shell' /dev/null`;
+    const attaching = as("marcus", `cd / && ${typed}`, 240_000);
+    for (let i = 0; i < 360; i++) {
+      if ((await root(`cd / && ${agentTmux} list-clients -t =shell -F x 2>/dev/null || true`)).trim()) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await root(`touch ${flag}`);
+    const r = await attaching;
+    await root(`rm -f ${flag}`);
     expect(r.code, r.stderr).toBe(0);
     const list = await root("sudoreplay -d /var/log/sudo-io/marcus -l");
     const line =
