@@ -45,6 +45,9 @@ for path in "${files[@]}"; do
   [[ -e $path ]] || continue
   find "$path" -maxdepth 3 \( -type f -o -type d -o -type l \) -printf '%m %u %g %p\n' | sort -k4 | while read -r mode owner group p; do
     [[ $p == /var/log/journal/* ]] && continue # journal files: contents change by the second
+    # The provisioner's own shell helpers (pulumi's admin step installs them for its
+    # other steps to source), not part of the runtime a team gets.
+    [[ $p == /usr/local/lib/agent-runtime/lib || $p == /usr/local/lib/agent-runtime/lib/* ]] && continue
     sum=-
     # Key files are shown whole below (random keys replaced), marks hold uids (checked
     # above): no sum for either.

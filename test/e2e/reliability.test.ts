@@ -125,8 +125,9 @@ describe.sequential("reliability on real hosts", () => {
     expect(drift.code, drift.stderr).toBe(0);
     const report = JSON.parse(drift.stdout) as { checked: number; findings: unknown[] };
     expect(report.findings).toEqual([]);
-    // 4 sshd + 4 slices + sudoers (4 defaults + 8 per-human) + authorized_keys (8 humans).
-    expect(report.checked).toBe(28);
+    // 4 sshd + 4 slices + sudoers (4 defaults + 8 per-human) + authorized_keys (8 humans)
+    // + the shared helpers (4).
+    expect(report.checked).toBe(32);
   });
 
   test("drift: hand edits of a sudoers file, the sshd drop-in, a slice drop-in and authorized_keys are detected, then repaired", async () => {

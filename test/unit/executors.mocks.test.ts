@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import type * as AgentRuntimeModule from "../../components/agentRuntime";
 import { checkExecutorSwitch, type Executor } from "../../components/executor";
 import { planTeam } from "../../src/plan/access";
-import { shq } from "../../src/render/script";
+import { helpers, shq } from "../../src/render/script";
 import { formatError } from "../../src/team/errors";
 import { parseTeam } from "../../src/team/load";
 import { fixedKey, teamYaml, type TeamSpec } from "./teamYaml";
@@ -198,6 +198,32 @@ describe("both executors make the same steps (mocks)", () => {
       expect(s.script.split("\n")[0], s.name).toMatch(
         new RegExp(`^AR_WHERE='${server} \\(agent-runtime@192\\.0\\.2\\.\\d+:22\\)'$|^AR_WHERE='${server} \\(root@`),
       );
+    }
+  });
+
+  test("the shared helpers: the admin step carries and installs them; every other remote step sources them and waits for it", async () => {
+    const h = helpers();
+    for (const executor of [COMMAND, SSH]) {
+      const all = await steps(executor);
+      const byName = new Map(all.map((s) => [s.name, s]));
+      const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
+        from === to || (!seen.has(from) && (seen.add(from), (byName.get(from)?.deps ?? []).some((d) => reaches(d, to, seen))));
+      const remote = all.filter((x) => x.kind === "remote");
+      expect(remote.filter((s) => s.name.endsWith("-admin")).length).toBe(3);
+      for (const s of remote) {
+        const admin = `${s.name.split("-").slice(0, 2).join("-")}-admin`;
+        if (s.name === admin) {
+          expect(unq(s.script)).toContain(`AR_HELPERS_TEXT=${shq(h.text)}`);
+          expect(unq(s.script)).not.toContain('source "$AR_HELPERS"');
+          continue;
+        }
+        expect(reaches(s.name, admin), `${s.name} waits for ${admin}`).toBe(true);
+        for (const text of [s.script, s.undo].map(unq).filter(Boolean)) {
+          expect(text, s.name).toContain(`AR_HELPERS=${shq(h.path)}\nAR_HELPERS_SHA256=${h.sha256}\n`);
+          expect(text, s.name).toContain('source "$AR_HELPERS"');
+          expect(text, s.name).not.toContain("install_file() {");
+        }
+      }
     }
   });
 

@@ -70,7 +70,7 @@ const scripts: Record<string, string> = {
 describe("rendered scripts", () => {
   // shellcheck comes from scripts/setup.sh; a missing linter fails here rather than skipping.
   test.each(Object.keys(scripts))("%s passes shellcheck (warnings and errors)", (name) => {
-    const r = spawnSync("shellcheck", ["-s", "bash", "-S", "warning", "-"], { input: scripts[name], encoding: "utf8" });
+    const r = spawnSync("shellcheck", ["-x", "-s", "bash", "-S", "warning", "-"], { input: scripts[name], encoding: "utf8" });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });
