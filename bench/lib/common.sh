@@ -122,6 +122,8 @@ stack_env() {
   export PULUMI_HOME=$1/home PULUMI_BACKEND_URL=file://$1/backend
   # Transpile only, as src/sandbox/engine.ts runs the program (tsconfig.run.json).
   export PULUMI_NODEJS_TSCONFIG_PATH=$REPO/tsconfig.run.json
+  # And Node's compile cache, as src/sandbox/engine.ts sets it (private to root).
+  export NODE_COMPILE_CACHE=${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}/node-compile-cache
 }
 # pulumi_in DIR ARGS...: run the CLI on that stack.
 pulumi_in() {

@@ -36,6 +36,10 @@ export function engineEnv(stateDir: string): Record<string, string> {
     // language host buildable here (README "Toolchain") ignores runtime options; the SDK
     // reads this variable itself.
     PULUMI_NODEJS_TSCONFIG_PATH: path.join(REPO_ROOT, "tsconfig.run.json"),
+    // Node's compile cache for the program and the dynamic-provider processes (both load
+    // @pulumi/pulumi and typescript on every run). In the toolchain cache, root's alone:
+    // never a shared temp dir, where someone else could plant compiled code.
+    NODE_COMPILE_CACHE: path.join(path.dirname(TOOLCHAIN_BIN), "node-compile-cache"),
   };
 }
 
