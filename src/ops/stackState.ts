@@ -153,8 +153,8 @@ export function managedFiles(steps: StateStep[]): ManagedFile[] {
       const path = `/etc/ssh/agent-runtime/authorized_keys/${v.AR_USER}`;
       return [{ ...base, kind: "authorized_keys", path, content: `${v.AR_KEYS}\n`, mode: "644", owner: "root:root" }];
     }
-    if (s.script.includes("# agent-runtime: templates/bootstrap/admin.sh") && v.AR_HELPERS && v.AR_HELPERS_TEXT !== undefined) {
-      // Every other step sources these (templates/lib/load.sh): a repair re-runs the admin step.
+    if (s.script.includes("# agent-runtime: templates/lib/install.sh") && v.AR_HELPERS && v.AR_HELPERS_TEXT !== undefined) {
+      // Every other step sources these (templates/lib/load.sh): a repair re-runs the lib step.
       return [{ ...base, kind: "shared helpers", path: v.AR_HELPERS, content: v.AR_HELPERS_TEXT, mode: "644", owner: "root:root" }];
     }
     if (s.script.includes("# agent-runtime: templates/users/agent.sh") && v.AR_AGENT) {

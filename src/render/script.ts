@@ -6,7 +6,7 @@ import * as path from "node:path";
 // a server runs: strict mode, the step's variables (shell-quoted, readable in a diff),
 // the shared helpers, then the template. Pure apart from reading the template files.
 // The shared helpers (templates/lib/common.sh, 9 KB) are not in each step's text: the
-// admin step installs them once per server at a path named by their hash, and every
+// lib step installs them once per server at a path named by their hash, and every
 // other step sources them from there after checking it (templates/lib/load.sh). Each
 // step's script and undo would otherwise carry them: ~18 KB per step in the state and
 // in every preview's traffic (README "Performance").
@@ -33,7 +33,7 @@ export interface Helpers {
   readonly path: string;
 }
 
-/** Where the admin step installs templates/lib/common.sh: named by its content hash, so a
+/** Where the lib step installs templates/lib/common.sh: named by its content hash, so a
  *  new version never overwrites one that an undo recorded in the state may still source. */
 export const HELPERS_DIR = "/usr/local/lib/agent-runtime/lib";
 
@@ -50,8 +50,8 @@ export function helpers(): Helpers {
 }
 
 /** How a script gets the shared helpers: `installed` sources the server's copy (every
- *  step but the admin step), `inline` carries them (the admin step, which installs them,
- *  and the gate/ scripts, which run where `pulumi up` runs). */
+ *  remote step after the lib step), `inline` carries them (the admin and lib steps, which
+ *  run before they exist, and the gate/ scripts, which run where `pulumi up` runs). */
 export type HelpersMode = "installed" | "inline";
 
 /** Quote for POSIX shells: `it's` → `'it'\''s'`. */

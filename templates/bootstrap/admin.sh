@@ -1,7 +1,6 @@
 # The provisioner's own account: every later step connects as AR_ADMIN with the stack
-# key, so hardening sshd (no root login) never locks the provisioner out. Also the
-# shared helpers (templates/lib/common.sh) that every other step on this server sources.
-# Vars: AR_ADMIN, AR_ADMIN_KEY, AR_HELPERS (path), AR_HELPERS_TEXT (content)
+# key, so hardening sshd (no root login) never locks the provisioner out.
+# Vars: AR_ADMIN, AR_ADMIN_KEY
 AR_STEP=bootstrap
 # A fresh cloud VM may still be running cloud-init (users, sshd drop-in): let it finish.
 if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || log "cloud-init finished with errors"; fi
@@ -27,18 +26,4 @@ if ! out=$(visudo -cf "$tmp" 2>&1); then rm -f "$tmp"; die "admin sudoers reject
 if cmp -s "$tmp" /etc/sudoers.d/agent-runtime-admin; then rm -f "$tmp"; else mv -f "$tmp" /etc/sudoers.d/agent-runtime-admin; log "wrote /etc/sudoers.d/agent-runtime-admin"; fi
 install -d -m 0755 /usr/local/lib/agent-runtime /var/lib/agent-runtime
 install -d -m 0700 /var/backups/agent-runtime
-
-# The shared helpers at their hashed path (templates/lib/load.sh checks the same things
-# before sourcing them). Every directory on the path: root's alone, never a link, made
-# here when missing. Versions other steps' undo scripts may name are never removed here:
-# all go with the admin account (remove-admin.sh).
-dir=
-IFS=/ read -ra parts <<<"${AR_HELPERS%/*}"
-for part in "${parts[@]}"; do
-  [[ -n $part ]] || continue
-  dir+=/$part
-  [[ -e $dir || -L $dir ]] || mkdir -m 0755 -- "$dir"
-  root_only "$dir" || die "refusing to install the shared helpers: $dir is not a directory that only root controls"
-done
-printf '%s' "$AR_HELPERS_TEXT" | install_file "$AR_HELPERS" 0644 root:root
 echo "admin ready: $AR_ADMIN"

@@ -1,7 +1,6 @@
 # Destroy: the provisioner account goes last, after every other step has been undone.
 # Runs over the team's own admin connection (root or the image's sudo user).
-# The shared helpers go with it, every version (this script has read them already).
-# Vars: AR_ADMIN, AR_HELPERS_DIR
+# Vars: AR_ADMIN
 AR_STEP=bootstrap-remove
 rm -f /etc/sudoers.d/agent-runtime-admin
 if id -u "$AR_ADMIN" >/dev/null 2>&1; then
@@ -10,4 +9,3 @@ if id -u "$AR_ADMIN" >/dev/null 2>&1; then
   rm -rf -- "$home"
   log "removed $AR_ADMIN"
 fi
-rm -rf -- "$AR_HELPERS_DIR"

@@ -1,20 +1,9 @@
-# Shared helpers of every provisioning script: installed on each server by its admin step
-# and sourced by the others (templates/lib/load.sh), inline in the admin step and the
-# gate/ scripts.
+# Shared helpers, prepended to every provisioning script (after its variables).
 # Every script is idempotent: run twice, the second run changes nothing.
 
 # AR_WHERE ("dev-wes (agent-runtime@10.0.0.5:22)") is set by the executor before the script.
 log() { printf 'agent-runtime %s on %s: %s\n' "${AR_STEP:-step}" "${AR_WHERE:-$(hostname)}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-
-# root_only PATH… — true when every PATH is a file or directory that root alone
-# controls: owned by root, not group- or other-writable, not a symbolic link.
-root_only() {
-  local p
-  for p in "$@"; do
-    [[ $(stat -c '%u %A' -- "$p" 2>/dev/null) =~ ^0\ [-d]....-..-.$ ]] || return 1
-  done
-}
 
 # install_file PATH MODE OWNER:GROUP < content — atomic (temp + rename in the same
 # directory), only when the content or mode differs. Temp names carry a dot, so sudo

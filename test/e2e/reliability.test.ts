@@ -178,19 +178,19 @@ describe.sequential("reliability on real hosts", () => {
     expect(again.ops).toEqual([]);
   });
 
-  test("the shared helpers removed by hand: a step fails naming the admin step; drift finds them; --repair re-runs only that step", async () => {
+  test("the shared helpers removed by hand: a step fails naming the lib step; drift finds them; --repair re-runs only that step", async () => {
     const h = helpers();
     await asRoot(env, "dev-wes", `rm -f ${h.path}`);
     // Any step now refuses to run, and says which step installs the helpers.
     const step = `AR_WHERE='dev-wes (agent-runtime@${hostOf("dev-wes").address}:22)'\n${renderScript("sudoers/remove.sh", { AR_FILE: "agent-runtime-user-nobody" })}`;
     await expect(asRoot(env, "dev-wes", step)).rejects.toThrow(
-      /the shared helpers this step needs are not usable: .*common-[0-9a-f]{12}\.sh is missing or not root's alone\. The dev-wes-admin step installs them: run `agent-runtime drift --repair`/,
+      /the shared helpers this step needs are not usable: .*common-[0-9a-f]{12}\.sh is missing or not root's alone\. The dev-wes-lib step installs them: run `agent-runtime drift --repair`/,
     );
     const json = await cli("drift", "--json", ...target());
     expect(json.code).toBe(1);
     const found = (JSON.parse(json.stdout) as { findings: { server: string; step: string; kind: string; problem: string; path: string }[] })
       .findings;
-    expect(found).toEqual([{ server: "dev-wes", step: "dev-wes-admin", kind: "shared helpers", path: h.path, problem: "missing" }]);
+    expect(found).toEqual([{ server: "dev-wes", step: "dev-wes-lib", kind: "shared helpers", path: h.path, problem: "missing" }]);
     const repair = await cli("drift", "--repair", "--json", ...target());
     expect(repair.code, repair.stderr.slice(-3000)).toBe(0);
     expect(repair.stderr).toMatch(/1 updated/);

@@ -201,7 +201,7 @@ describe("both executors make the same steps (mocks)", () => {
     }
   });
 
-  test("the shared helpers: the admin step carries and installs them; every other remote step sources them and waits for it", async () => {
+  test("the shared helpers: the lib step installs them after the admin step; every later remote step sources them and waits for it", async () => {
     const h = helpers();
     for (const executor of [COMMAND, SSH]) {
       const all = await steps(executor);
@@ -209,15 +209,22 @@ describe("both executors make the same steps (mocks)", () => {
       const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
         from === to || (!seen.has(from) && (seen.add(from), (byName.get(from)?.deps ?? []).some((d) => reaches(d, to, seen))));
       const remote = all.filter((x) => x.kind === "remote");
-      expect(remote.filter((s) => s.name.endsWith("-admin")).length).toBe(3);
+      expect(remote.filter((s) => s.name.endsWith("-lib")).length).toBe(3);
       for (const s of remote) {
-        const admin = `${s.name.split("-").slice(0, 2).join("-")}-admin`;
-        if (s.name === admin) {
-          expect(unq(s.script)).toContain(`AR_HELPERS_TEXT=${shq(h.text)}`);
-          expect(unq(s.script)).not.toContain('source "$AR_HELPERS"');
+        const server = s.name.split("-").slice(0, 2).join("-");
+        const [admin, lib] = [`${server}-admin`, `${server}-lib`];
+        if (s.name === admin || s.name === lib) {
+          // They run before the helpers exist (and their undo after): they carry them.
+          for (const text of [s.script, s.undo].map(unq).filter(Boolean)) expect(text, s.name).not.toContain('source "$AR_HELPERS"');
+          if (s.name === lib) {
+            expect(unq(s.script)).toContain(`AR_HELPERS=${shq(h.path)}\nAR_HELPERS_TEXT=${shq(h.text)}\n`);
+            expect(s.deps).toEqual([admin]);
+            // As the provisioner, like every step after the admin step (a hardened sshd refuses root).
+            expect(s.where).toMatch(/^agent-runtime@/);
+          }
           continue;
         }
-        expect(reaches(s.name, admin), `${s.name} waits for ${admin}`).toBe(true);
+        expect(reaches(s.name, lib), `${s.name} waits for ${lib}`).toBe(true);
         for (const text of [s.script, s.undo].map(unq).filter(Boolean)) {
           expect(text, s.name).toContain(`AR_HELPERS=${shq(h.path)}\nAR_HELPERS_SHA256=${h.sha256}\n`);
           expect(text, s.name).toContain('source "$AR_HELPERS"');

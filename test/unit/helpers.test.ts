@@ -3,12 +3,13 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writ
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { adminRemoveScript, adminScript } from "../../src/render/bootstrap";
+import { helpersRemoveScript, helpersScript } from "../../src/render/helpers";
 import { helpers, HELPERS_DIR, renderScript, shq, template } from "../../src/render/script";
 
-// The shared helpers are installed once per server (admin step) and sourced by every other
-// step after templates/lib/load.sh has checked them: the file and every directory above it
-// root's alone, no link, the expected hash. Run for real on a scratch tree (root only: the
-// check wants root-owned directories all the way up, so the tree lives under /run).
+// The shared helpers are installed once per server (the lib step) and sourced by every
+// other step after templates/lib/load.sh has checked them: the file and every directory
+// above it root's alone, no link, the expected hash. Run for real on a scratch tree (root
+// only: the check wants root-owned directories all the way up, so the tree is under /run).
 
 describe("rendered steps carry a loader, not the helpers", () => {
   const h = helpers();
@@ -16,18 +17,23 @@ describe("rendered steps carry a loader, not the helpers", () => {
     expect(h.path).toBe(`${HELPERS_DIR}/common-${h.sha256.slice(0, 12)}.sh`);
     expect(h.text).toBe(template("lib/common.sh"));
   });
-  test("a step sources the installed copy; the admin step and gate/ scripts carry them", () => {
+  test("a step sources the installed copy; the admin and lib steps and gate/ scripts carry them", () => {
     const step = renderScript("sudoers/remove.sh", { AR_FILE: "agent-runtime-user-olga" });
     expect(step).toContain(`AR_HELPERS=${shq(h.path)}\nAR_HELPERS_SHA256=${h.sha256}\n`);
     expect(step).not.toContain("install_file() {");
     expect(step.length).toBeLessThan(h.text.length);
-    expect(adminScript("agent-runtime", "ssh-ed25519 AAAA x")).toContain("install_file() {");
-    expect(adminScript("agent-runtime", "ssh-ed25519 AAAA x")).toContain(`AR_HELPERS_TEXT=${shq(h.text)}`);
-    expect(renderScript("gate/wait-ssh.sh", {})).toContain("install_file() {");
-    // Offboarding removes every version, after the admin account.
-    expect(adminRemoveScript("agent-runtime")).toMatch(
-      new RegExp(`AR_HELPERS_DIR=${shq(HELPERS_DIR)}[^]*rm -rf -- "\\$AR_HELPERS_DIR"\\n$`),
-    );
+    const inline = [
+      adminScript("agent-runtime", "ssh-ed25519 AAAA x"),
+      adminRemoveScript("agent-runtime"),
+      helpersScript(),
+      helpersRemoveScript(),
+    ];
+    for (const text of [...inline, renderScript("gate/wait-ssh.sh", {})]) {
+      expect(text).toContain("install_file() {");
+      expect(text).not.toContain('source "$AR_HELPERS"');
+    }
+    expect(helpersScript()).toContain(`AR_HELPERS=${shq(h.path)}\nAR_HELPERS_TEXT=${shq(h.text)}\n`);
+    expect(helpersRemoveScript()).toContain(`AR_HELPERS_DIR=${shq(HELPERS_DIR)}\n`);
   });
 });
 
@@ -66,7 +72,7 @@ describe.skipIf(!asRoot)("templates/lib/load.sh, run (scratch tree under /run)",
     expect(r.stderr).toMatch(
       /^agent-runtime on dev-wes \(agent-runtime@192\.0\.2\.10:22\): ERROR: the shared helpers this step needs are not usable: /,
     );
-    expect(r.stderr).toMatch(/The dev-wes-admin step installs them: run `agent-runtime drift --repair`/);
+    expect(r.stderr).toMatch(/The dev-wes-lib step installs them: run `agent-runtime drift --repair`/);
     expect(r.stderr).toMatch(why);
   };
 

@@ -4,7 +4,7 @@ import { compareDrift, driftCheckScript, driftTable } from "../../src/ops/drift"
 import { describeForget, planForget } from "../../src/ops/forgetServer";
 import { dependentsOf, managedFiles, scriptVars, sliceDropIn, stepsOf, type StateResource } from "../../src/ops/stackState";
 import { planTeam } from "../../src/plan/access";
-import { adminScript } from "../../src/render/bootstrap";
+import { helpersScript } from "../../src/render/helpers";
 import { helpers, template } from "../../src/render/script";
 import { sshdScript } from "../../src/render/sshd";
 import { sudoersFiles, sudoersScript } from "../../src/render/sudoers";
@@ -79,18 +79,18 @@ describe("stack state", () => {
     expect(files[3]!.content).toBe(`${sudoersFiles(nadia).marcus!}\n`);
   });
 
-  test("managed files: the shared helpers the admin step installs (a repair re-runs that step)", () => {
+  test("managed files: the shared helpers the lib step installs (a repair re-runs that step)", () => {
     const admin: StateResource = {
-      urn: `${P}x$pulumi-nodejs:dynamic:Resource::dev-nadia-admin`,
+      urn: `${P}x$pulumi-nodejs:dynamic:Resource::dev-nadia-lib`,
       type: "pulumi-nodejs:dynamic:Resource",
       custom: true,
       parent: `${P}agent-runtime:index:AgentRuntime$agent-runtime:index:DevServer::dev-nadia`,
-      inputs: { ...conn, user: "root", script: located(adminScript("agent-runtime", "ssh-ed25519 AAAA x")), undo: "" },
+      inputs: { ...conn, script: located(helpersScript()), undo: "" },
     };
-    const files = managedFiles(stepsOf([...state(), admin])).filter((f) => f.step === "dev-nadia-admin");
+    const files = managedFiles(stepsOf([...state(), admin])).filter((f) => f.step === "dev-nadia-lib");
     expect(files).toEqual([
       {
-        step: "dev-nadia-admin",
+        step: "dev-nadia-lib",
         server: "dev-nadia",
         kind: "shared helpers",
         path: helpers().path,
