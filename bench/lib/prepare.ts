@@ -20,6 +20,7 @@ import {
   renderAuditWatches,
 } from "../../src/render/audit";
 import { adminScript } from "../../src/render/bootstrap";
+import { helpersScript } from "../../src/render/helpers";
 import { renderAgentTmuxConf, renderPamHook, renderPamStack } from "../../src/render/containment";
 import { renderAgentAuditRules, runtimeScript, sliceProperties } from "../../src/render/runtime";
 import { buildAgentctl } from "../../src/agentctl/build";
@@ -141,6 +142,7 @@ writeFileSync(path.join(out, "ansible", "hosts.json"), JSON.stringify(inventory,
 function floorScript(s: ServerPlan): string {
   const steps = [
     adminScript(ADMIN, adminKey),
+    helpersScript(),
     runtimeScript(team.et),
     sshdScript(undefined, ADMIN),
     auditScript(),
