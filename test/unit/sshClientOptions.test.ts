@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -169,12 +169,12 @@ describe("connection sharing (ssh executor)", () => {
   const target = { user: "agent-runtime", host: "192.0.2.10", port: 22, hostKey: "ssh-ed25519 AAAA1", keyPath: "/k" };
   const socket = (o: string[]) => o.find((x) => x.startsWith("ControlPath="))?.slice("ControlPath=".length);
 
-  test("one socket per server and key, in a private directory it makes", () => {
+  test("one socket per server and key, in this process's own private directory", () => {
     const dir = path.join(base, "mux");
     const o = sshMuxOptions(dir, target);
-    expect(o).toEqual(["-o", "ControlMaster=auto", "-o", expect.stringMatching(/^ControlPath=/), "-o", "ControlPersist=15"]);
-    expect(statSync(dir).mode & 0o777).toBe(0o700);
-    expect(path.dirname(socket(o)!)).toBe(dir);
+    expect(o).toEqual(["-o", "ControlMaster=auto", "-o", expect.stringMatching(/^ControlPath=/), "-o", "ControlPersist=10"]);
+    expect(path.dirname(socket(o)!)).toBe(path.join(dir, String(process.pid)));
+    for (const d of [dir, path.join(dir, String(process.pid))]) expect(statSync(d).mode & 0o777).toBe(0o700);
     expect(socket(sshMuxOptions(dir, target))).toBe(socket(o));
     // Anything that authenticates the connection differently gets its own.
     for (const other of [
@@ -186,6 +186,17 @@ describe("connection sharing (ssh executor)", () => {
       { host: "192.0.2.11" },
     ])
       expect(socket(sshMuxOptions(dir, { ...target, ...other }))).not.toBe(socket(o));
+  });
+  test("never shared across runs: another process gets another socket; a gone process's directory is removed", () => {
+    const dir = path.join(base, "runs");
+    const mine = socket(sshMuxOptions(dir, target));
+    // A pid that cannot exist (above pid_max) stands for a finished run.
+    const gone = 4194305;
+    const theirs = socket(sshMuxOptions(dir, target, gone));
+    expect(theirs).not.toBe(mine);
+    expect(path.dirname(theirs!)).toBe(path.join(dir, String(gone)));
+    sshMuxOptions(dir, target);
+    expect(readdirSync(dir)).toEqual([String(process.pid)]);
   });
   test("no sharing from a directory others can reach, or a link", () => {
     const open = path.join(base, "open");
