@@ -22,7 +22,7 @@ for n in "${sizes[@]}"; do
     # stack_init reads the pool key from hosts.json; a preview needs only some key pair.
     rm -rf "$dir"
     mkdir -p "$dir/home" "$dir/backend" "$dir/work"
-    printf 'name: agent-runtime\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: %s\n' "$REPO" >"$dir/work/Pulumi.yaml"
+    printf 'name: agent-runtime\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n    tsconfig: %s/tsconfig.run.json\nmain: %s\n' "$REPO" "$REPO" >"$dir/work/Pulumi.yaml"
     pulumi_in "$dir" stack init bench >/dev/null 2>&1
     pulumi_in "$dir" config set agent-runtime:teamFile "$team" >/dev/null
     pulumi_in "$dir" config set agent-runtime:executor ssh >/dev/null

@@ -1,10 +1,17 @@
-import * as aws from "@pulumi/aws";
-import * as hcloud from "@pulumi/hcloud";
+import type * as Aws from "@pulumi/aws";
+import type * as Hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { awsTags, CANONICAL_OWNER, hcloudLabels, inboundPorts, splitCidrs, UBUNTU_AMI_NAME } from "../src/render/cloud";
 import { checkAdminAccount, renderCloudInit } from "../src/render/cloudInit";
 import type { ServerSpec } from "../src/team/model";
 import { HostKey } from "./hostKey";
+
+// The cloud SDKs are loaded when a cloud server is planned, not on every run: loading
+// @pulumi/aws costs ~0.2 s of CPU before the program registers its first resource.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const awsSdk = () => require("@pulumi/aws") as typeof Aws;
+const hcloudSdk = () => require("@pulumi/hcloud") as typeof Hcloud;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 // The cloud VM under one DevServer: the machine, the firewall in front of it, and the
 // first-boot user data that hands it to the provisioner. After that a cloud server is
@@ -49,8 +56,8 @@ export function createHcloudAdminKey(
   publicKey: string,
   labels: Record<string, string>,
   opts: pulumi.CustomResourceOptions,
-): hcloud.SshKey {
-  return new hcloud.SshKey(name, { publicKey, labels }, opts);
+): Hcloud.SshKey {
+  return new (hcloudSdk().SshKey)(name, { publicKey, labels }, opts);
 }
 
 /** A cloud VM for one developer: machine, firewall, admin key, first-boot user data. */
@@ -95,11 +102,11 @@ function awsHost(
 ): Omit<CloudHost, "hostKey"> {
   const tags = awsTags(name, args.team, args.owner);
   // Looked up, not pinned: each region has its own AMI id for the same image.
-  const ami = aws.ec2.getAmiOutput(
+  const ami = awsSdk().ec2.getAmiOutput(
     { owners: [CANONICAL_OWNER], mostRecent: true, filters: [{ name: "name", values: [UBUNTU_AMI_NAME] }] },
     { parent },
   );
-  const group = new aws.ec2.SecurityGroup(
+  const group = new (awsSdk().ec2.SecurityGroup)(
     `${name}-security-group`,
     {
       description: `agent-runtime dev server ${name}: ssh and et from allowFrom`,
@@ -119,8 +126,8 @@ function awsHost(
     },
     { parent },
   );
-  const key = new aws.ec2.KeyPair(`${name}-admin-key`, { publicKey: args.adminPublicKey, tags }, { parent });
-  const instance = new aws.ec2.Instance(
+  const key = new (awsSdk().ec2.KeyPair)(`${name}-admin-key`, { publicKey: args.adminPublicKey, tags }, { parent });
+  const instance = new (awsSdk().ec2.Instance)(
     `${name}-instance`,
     {
       ami: ami.id,
@@ -154,7 +161,7 @@ function hcloudHost(
   parent: pulumi.Resource,
 ): Omit<CloudHost, "hostKey"> {
   const labels = hcloudLabels(args.team, args.owner);
-  const firewall = new hcloud.Firewall(
+  const firewall = new (hcloudSdk().Firewall)(
     `${name}-firewall`,
     {
       labels,
@@ -173,7 +180,7 @@ function hcloudHost(
   // disable_root turns the key on root into a refusal.
   const ownKey =
     args.hcloudSshKeyId === undefined ? createHcloudAdminKey(`${name}-admin-key`, args.adminPublicKey, labels, { parent }) : undefined;
-  const server = new hcloud.Server(
+  const server = new (hcloudSdk().Server)(
     `${name}-server`,
     {
       serverType: spec.serverType,

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServerPlan } from "../src/plan/access";
 import { auditScript, auditUndoScript } from "../src/render/audit";
 import { adminRemoveScript, adminScript } from "../src/render/bootstrap";
+import { helpersRemoveScript, helpersScript } from "../src/render/helpers";
 import type { Faults } from "../src/render/faults";
 import { renderScript } from "../src/render/script";
 import type { SshdSettings } from "../src/render/sshd";
@@ -89,11 +90,18 @@ export class DevServer extends pulumi.ComponentResource {
 
     const ready = this.waitForSsh(name, args, [adminUser, firstUser], [...host.resources, ...(args.after ?? [])]);
     const admin = this.bootstrapAdmin(name, args, bootstrapConn, adminUser, firstUser, ready);
-    const runtime = installRuntime(`${name}-runtime`, { connection: this.connection, et: args.et }, { parent: this, dependsOn: [admin] });
+    // The shared helpers every later step sources (src/render/helpers.ts): every remote
+    // step below waits for this one, so it is also the last of them to be undone.
+    const lib = remoteScript(
+      `${name}-lib`,
+      { connection: this.connection, script: helpersScript(), undo: helpersRemoveScript() },
+      { parent: this, dependsOn: [admin] },
+    );
+    const runtime = installRuntime(`${name}-runtime`, { connection: this.connection, et: args.et }, { parent: this, dependsOn: [lib] });
     const sshd = hardenSshd(
       `${name}-sshd`,
       { connection: this.connection, admin: adminUser, settings: args.sshd, broken: args.faults?.sshd },
-      { parent: this, dependsOn: [admin] },
+      { parent: this, dependsOn: [lib] },
     );
     // The audit trail (templates/audit/): its own step, after the runtime installed auditd.
     const audit = remoteScript(

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { runWithStdin } from "../src/childProcess";
 import { knownHostsPattern, sshClientOptions } from "../src/ssh/clientOptions";
+import { sshMuxDir, sshMuxOptions } from "../src/ssh/mux";
 
 // The "ssh" executor: the same rendered scripts and the same create / update / replace /
 // delete semantics as @pulumi/command's remote.Command, run through the system ssh
@@ -76,6 +77,8 @@ async function runOverSsh(p: Props, script: string, withPayload = false): Promis
     fs.writeFileSync(known, p.hostKey ? `${knownHostsPattern(p.host, p.port)} ${p.hostKey}\n` : "");
     const args = [
       ...sshClientOptions({ hostKeyFile: known, strict: !!p.hostKey, keyPath: p.keyPath, port: p.port }),
+      // One connection per server for the run: later steps skip the handshake (src/ssh/mux.ts).
+      ...sshMuxOptions(sshMuxDir(), p),
       `${p.user}@${p.host}`,
       "sudo -n bash -s",
     ];

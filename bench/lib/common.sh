@@ -106,7 +106,7 @@ stack_init() {
   key=$(awk -F'"' '/privateKeyPath/ { for (i = 1; i < NF; i++) if ($i == "privateKeyPath") { print $(i + 2); exit } }' "$BENCH_STATE/hosts.json")
   rm -rf "$dir"
   mkdir -p "$dir/home" "$dir/backend" "$dir/work"
-  printf 'name: agent-runtime\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: %s\n' "$REPO" >"$dir/work/Pulumi.yaml"
+  printf 'name: agent-runtime\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n    tsconfig: %s/tsconfig.run.json\nmain: %s\n' "$REPO" "$REPO" >"$dir/work/Pulumi.yaml"
   (
     stack_env "$dir"
     cd "$dir/work"
@@ -120,6 +120,10 @@ stack_init() {
 }
 stack_env() {
   export PULUMI_HOME=$1/home PULUMI_BACKEND_URL=file://$1/backend
+  # Transpile only, as src/sandbox/engine.ts runs the program (tsconfig.run.json).
+  export PULUMI_NODEJS_TSCONFIG_PATH=$REPO/tsconfig.run.json
+  # And Node's compile cache, as src/sandbox/engine.ts sets it (private to root).
+  export NODE_COMPILE_CACHE=${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}/node-compile-cache
 }
 # pulumi_in DIR ARGS...: run the CLI on that stack.
 pulumi_in() {

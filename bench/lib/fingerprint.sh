@@ -45,6 +45,9 @@ for path in "${files[@]}"; do
   [[ -e $path ]] || continue
   find "$path" -maxdepth 3 \( -type f -o -type d -o -type l \) -printf '%m %u %g %p\n' | sort -k4 | while read -r mode owner group p; do
     [[ $p == /var/log/journal/* ]] && continue # journal files: contents change by the second
+    # The provisioner's own shell helpers (pulumi's admin step installs them for its
+    # other steps to source), not part of the runtime a team gets.
+    [[ $p == /usr/local/lib/agent-runtime/lib || $p == /usr/local/lib/agent-runtime/lib/* ]] && continue
     sum=-
     # Key files are shown whole below (random keys replaced), marks hold uids (checked
     # above): no sum for either.
@@ -85,6 +88,17 @@ for f in /etc/audit/rules.d/*; do
   cat "$f"
 done
 grep -v '^#' /etc/audit/auditd.conf | grep .
+echo "== host hardening (files, banner, the distribution files' backups; login.defs settings)"
+for f in /etc/sysctl.d/60-agent-runtime.conf /etc/security/limits.d/60-agent-runtime.conf \
+  /etc/systemd/coredump.conf.d/60-agent-runtime.conf /etc/modprobe.d/60-agent-runtime.conf \
+  /etc/profile.d/agent-runtime-hardening.sh /etc/issue /etc/issue.net \
+  /etc/login.defs.agent-runtime.orig /etc/issue.agent-runtime.orig /etc/issue.net.agent-runtime.orig; do
+  if [[ -f $f ]]; then printf '%s %s\n' "$(stat -c '%a %U %G %n' "$f")" "$(sha256sum <"$f" | cut -c1-16)"; else echo "absent $f"; fi
+done
+# Settings, not line order: the runtime step moves a changed key to the end, the
+# playbook's lineinfile edits it in place.
+stat -c '%a %U %G %n' /etc/login.defs
+grep -Ev '^[[:space:]]*(#|$)' /etc/login.defs | sort
 echo "== pam includes, cron/at deny"
 grep -H 'agent-runtime' /etc/pam.d/* || true
 cat /etc/cron.deny /etc/at.deny 2>/dev/null || true

@@ -20,6 +20,7 @@ import {
   renderAuditWatches,
 } from "../../src/render/audit";
 import { adminScript } from "../../src/render/bootstrap";
+import { helpersScript } from "../../src/render/helpers";
 import { renderAgentTmuxConf, renderPamHook, renderPamStack } from "../../src/render/containment";
 import { renderAgentAuditRules, runtimeScript, sliceProperties } from "../../src/render/runtime";
 import { buildAgentctl } from "../../src/agentctl/build";
@@ -29,6 +30,7 @@ import { agentScript, authorizedKeys, hopConfigScript, hopKeyScript, humanScript
 import type { PoolHost } from "../../src/sandbox/hostPool";
 import { sandboxTeamYaml } from "../../src/sandbox/sandboxTeam";
 import { parseTeam } from "../../src/team/load";
+import { template } from "../../src/render/script";
 
 const [hostsFile, teamFile, out, keysArg] = process.argv.slice(2);
 if (!hostsFile || !teamFile || !out) throw new Error("usage: prepare.ts HOSTS_JSON TEAM_FILE OUT_DIR");
@@ -69,7 +71,6 @@ function ansibleVars(s: ServerPlan) {
     ansible_ssh_private_key_file: h.privateKeyPath,
     ansible_ssh_extra_args: `-o UserKnownHostsFile=${h.knownHostsPath} -o GlobalKnownHostsFile=/dev/null`,
     owner: s.owner,
-    agentctl_json: `{ "server": "${s.name}" }\n`,
     admin_user: ADMIN,
     admin_key: adminKey,
     admin_sudoers: `# Managed by agent-runtime: the provisioner account.\n${ADMIN} ALL=(ALL) NOPASSWD: ALL\n`,
@@ -91,6 +92,11 @@ function ansibleVars(s: ServerPlan) {
       [SUDO_DEFAULTS_FILE]: renderSudoDefaults() + "\n",
       ...Object.fromEntries(Object.entries(sudoersFiles(s)).map(([p, c]) => [sudoersFileName(p), c + "\n"])),
     },
+    // The runtime step's login.defs settings (templates/hardening/login.defs: KEY VALUE lines).
+    login_defs: template("hardening/login.defs")
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => ({ key: l.trim().split(/\s+/)[0], value: l.trim().split(/\s+/)[1] })),
     hops: s.hopsTo.map((peer) => ({
       name: peer,
       address: hostOf(peer).address,
@@ -115,8 +121,19 @@ const sharedFiles: Record<string, string> = {
   "50-agent-runtime-journald.conf": journald,
   [AUDIT_BASE_FILE]: renderAuditBaseRules(),
   [AUDIT_WATCH_FILE]: renderAuditWatches(),
+  // Host hardening (templates/hardening/), as templates/runtime/base.sh writes each file:
+  // `printf '%s\n' "${X%$'\n'}"`, the text with exactly its own last newline.
+  ...Object.fromEntries(
+    ["sysctl.conf", "limits.conf", "coredump.conf", "modprobe.conf", "profile.sh", "issue"].map((f) => {
+      const text = template(`hardening/${f}`);
+      return [`hardening-${f}`, text.endsWith("\n") ? text : `${text}\n`];
+    }),
+  ),
 };
 for (const [name, text] of Object.entries(sharedFiles)) writeFileSync(path.join(out, "ansible", "files", name), text);
+// agentctl's server name, per server, as a file: inline `content:` that looks like JSON is
+// turned into a dict by Ansible and written back in its own formatting.
+for (const s of plan.servers) writeFileSync(path.join(out, "ansible", "files", `agentctl-${s.name}.json`), `{ "server": "${s.name}" }\n`);
 const inventory = { all: { hosts: Object.fromEntries(plan.servers.map((s) => [s.name, ansibleVars(s)])) } };
 writeFileSync(path.join(out, "ansible", "hosts.json"), JSON.stringify(inventory, null, 1));
 
@@ -125,6 +142,7 @@ writeFileSync(path.join(out, "ansible", "hosts.json"), JSON.stringify(inventory,
 function floorScript(s: ServerPlan): string {
   const steps = [
     adminScript(ADMIN, adminKey),
+    helpersScript(),
     runtimeScript(team.et),
     sshdScript(undefined, ADMIN),
     auditScript(),

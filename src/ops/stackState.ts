@@ -124,7 +124,7 @@ export function scriptVars(script: string): Record<string, string> {
 export interface ManagedFile {
   step: string;
   server: string;
-  /** What the file is, for the table: `sudoers`, `sshd drop-in`, `slice drop-in`, `authorized_keys`. */
+  /** What the file is, for the table: `sudoers`, `sshd drop-in`, `slice drop-in`, `authorized_keys`, `shared helpers`. */
   kind: string;
   path: string;
   content: string;
@@ -152,6 +152,10 @@ export function managedFiles(steps: StateStep[]): ManagedFile[] {
     if (s.script.includes("# agent-runtime: templates/users/human.sh") && v.AR_USER && v.AR_KEYS !== undefined) {
       const path = `/etc/ssh/agent-runtime/authorized_keys/${v.AR_USER}`;
       return [{ ...base, kind: "authorized_keys", path, content: `${v.AR_KEYS}\n`, mode: "644", owner: "root:root" }];
+    }
+    if (s.script.includes("# agent-runtime: templates/lib/install.sh") && v.AR_HELPERS && v.AR_HELPERS_TEXT !== undefined) {
+      // Every other step sources these (templates/lib/load.sh): a repair re-runs the lib step.
+      return [{ ...base, kind: "shared helpers", path: v.AR_HELPERS, content: v.AR_HELPERS_TEXT, mode: "644", owner: "root:root" }];
     }
     if (s.script.includes("# agent-runtime: templates/users/agent.sh") && v.AR_AGENT) {
       // Same text as the heredoc in templates/users/agent.sh (a unit test keeps them equal).

@@ -66,7 +66,8 @@ export function renderAuditdSettings(text = template("audit/auditd.conf.settings
   return lines.join("\n") + "\n";
 }
 
-/** Test seam: `root` prefixes every path the scripts touch ("" on servers). */
+/** Test seam: `root` prefixes every path the scripts touch ("" on servers); a script
+ *  rendered for a scratch root carries the shared helpers (nothing installed them there). */
 export interface AuditScriptOptions {
   root?: string;
 }
@@ -74,20 +75,25 @@ export interface AuditScriptOptions {
 /** The audit step: rules files, auditd.conf lines, then (outside containers) load and verify. */
 export function auditScript(opts: AuditScriptOptions = {}): string {
   const kernel = auditKernelSettings();
-  return renderScript("audit/apply.sh", {
-    AR_ROOT: opts.root ?? "",
-    AR_BASE_FILE: AUDIT_BASE_FILE,
-    AR_BASE_RULES: renderAuditBaseRules(),
-    AR_WATCH_FILE: AUDIT_WATCH_FILE,
-    AR_WATCH_RULES: renderAuditWatches(),
-    AR_AUDITD_SETTINGS: renderAuditdSettings(),
-    AR_KERNEL_SETTINGS: Object.entries(kernel)
-      .map(([k, v]) => `${k} ${v}\n`)
-      .join(""),
-  });
+  return renderScript(
+    "audit/apply.sh",
+    {
+      AR_ROOT: opts.root ?? "",
+      AR_BASE_FILE: AUDIT_BASE_FILE,
+      AR_BASE_RULES: renderAuditBaseRules(),
+      AR_WATCH_FILE: AUDIT_WATCH_FILE,
+      AR_WATCH_RULES: renderAuditWatches(),
+      AR_AUDITD_SETTINGS: renderAuditdSettings(),
+      AR_KERNEL_SETTINGS: Object.entries(kernel)
+        .map(([k, v]) => `${k} ${v}\n`)
+        .join(""),
+    },
+    opts.root ? "inline" : "installed",
+  );
 }
 
 /** Undo: remove both rules files and reload; auditd.conf lines and the logs stay. */
 export function auditUndoScript(opts: AuditScriptOptions = {}): string {
-  return renderScript("audit/remove.sh", { AR_ROOT: opts.root ?? "", AR_BASE_FILE: AUDIT_BASE_FILE, AR_WATCH_FILE: AUDIT_WATCH_FILE });
+  const vars = { AR_ROOT: opts.root ?? "", AR_BASE_FILE: AUDIT_BASE_FILE, AR_WATCH_FILE: AUDIT_WATCH_FILE };
+  return renderScript("audit/remove.sh", vars, opts.root ? "inline" : "installed");
 }

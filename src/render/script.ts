@@ -1,17 +1,58 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 
 // Provisioning scripts are real files in templates/; this turns one into the exact text
 // a server runs: strict mode, the step's variables (shell-quoted, readable in a diff),
 // the shared helpers, then the template. Pure apart from reading the template files.
+// The shared helpers (templates/lib/common.sh, 9 KB) are not in each step's text: the
+// lib step installs them once per server at a path named by their hash, and every
+// other step sources them from there after checking it (templates/lib/load.sh). Each
+// step's script and undo would otherwise carry them: ~18 KB per step in the state and
+// in every preview's traffic (README "Performance").
 
 /** Repository folder holding the script and config templates. */
 export const TEMPLATES_DIR = path.resolve(__dirname, "../../templates");
 
-/** Read a template by its path under templates/. */
+const cache = new Map<string, string>();
+
+/** Read a template by its path under templates/ (read once per process). */
 export function template(name: string): string {
-  return readFileSync(path.join(TEMPLATES_DIR, name), "utf8");
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = readFileSync(path.join(TEMPLATES_DIR, name), "utf8");
+    cache.set(name, text);
+  }
+  return text;
 }
+
+/** The shared helpers as installed on servers: their text, sha256 and root-owned path. */
+export interface Helpers {
+  readonly text: string;
+  readonly sha256: string;
+  readonly path: string;
+}
+
+/** Where the lib step installs templates/lib/common.sh: named by its content hash, so a
+ *  new version never overwrites one that an undo recorded in the state may still source. */
+export const HELPERS_DIR = "/usr/local/lib/agent-runtime/lib";
+
+let installed: Helpers | undefined;
+
+/** The shared helpers of this checkout (templates/lib/common.sh). */
+export function helpers(): Helpers {
+  if (!installed) {
+    const text = template("lib/common.sh");
+    const sha256 = createHash("sha256").update(text).digest("hex");
+    installed = { text, sha256, path: `${HELPERS_DIR}/common-${sha256.slice(0, 12)}.sh` };
+  }
+  return installed;
+}
+
+/** How a script gets the shared helpers: `installed` sources the server's copy (every
+ *  remote step after the lib step), `inline` carries them (the admin and lib steps, which
+ *  run before they exist, and the gate/ scripts, which run where `pulumi up` runs). */
+export type HelpersMode = "installed" | "inline";
 
 /** Quote for POSIX shells: `it's` → `'it'\''s'`. */
 export function shq(value: string): string {
@@ -21,19 +62,25 @@ export function shq(value: string): string {
 /** Variables passed to a script; names must be shell identifiers. */
 export type ScriptVars = Record<string, string | number>;
 
-/** The full text of templates/<name> with its variables and the shared helpers (plus the ssh client for gate/ scripts). */
-export function renderScript(name: string, vars: ScriptVars): string {
+/** The full text of templates/<name> with its variables and the shared helpers (plus the
+ *  ssh client for gate/ scripts). Helpers: see HelpersMode; gate/ scripts always inline. */
+export function renderScript(name: string, vars: ScriptVars, mode: HelpersMode = "installed"): string {
   const assigns = Object.entries(vars).map(([k, v]) => {
     if (!/^AR_[A-Z0-9_]+$/.test(k)) throw new Error(`script variable "${k}" must look like AR_NAME`);
     return `${k}=${shq(String(v))}`;
   });
+  const h = helpers();
+  const lib =
+    mode === "inline" || name.startsWith("gate/")
+      ? [h.text.trimEnd()]
+      : [`AR_HELPERS=${shq(h.path)}`, `AR_HELPERS_SHA256=${h.sha256}`, template("lib/load.sh").trimEnd()];
   return [
     "#!/bin/bash",
     `# agent-runtime: templates/${name}`,
     "set -euo pipefail",
     "umask 022",
     ...assigns,
-    template("lib/common.sh").trimEnd(),
+    ...lib,
     // Scripts in gate/ run where `pulumi up` runs and reach the server with ssh.
     ...(name.startsWith("gate/") ? [template("lib/ssh-client.sh").trimEnd()] : []),
     template(name).trimEnd(),

@@ -32,6 +32,14 @@ export function engineEnv(stateDir: string): Record<string, string> {
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
     PATH: `${TOOLCHAIN_BIN}:${process.env.PATH ?? ""}`,
+    // Transpile only (tsconfig.run.json): the Pulumi.yaml option says the same, but the
+    // language host buildable here (README "Toolchain") ignores runtime options; the SDK
+    // reads this variable itself.
+    PULUMI_NODEJS_TSCONFIG_PATH: path.join(REPO_ROOT, "tsconfig.run.json"),
+    // Node's compile cache for the program and the dynamic-provider processes (both load
+    // @pulumi/pulumi and typescript on every run). In the toolchain cache, root's alone:
+    // never a shared temp dir, where someone else could plant compiled code.
+    NODE_COMPILE_CACHE: path.join(path.dirname(TOOLCHAIN_BIN), "node-compile-cache"),
   };
 }
 
@@ -42,7 +50,7 @@ export async function openStack(opts: EngineOptions): Promise<Stack> {
   for (const d of [env.PULUMI_HOME!, env.PULUMI_BACKEND_URL!.slice("file://".length), workDir]) mkdirSync(d, { recursive: true });
   writeFileSync(
     path.join(workDir, "Pulumi.yaml"),
-    `name: agent-runtime\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: ${REPO_ROOT}\n`,
+    `name: agent-runtime\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n    tsconfig: ${REPO_ROOT}/tsconfig.run.json\nmain: ${REPO_ROOT}\n`,
   );
   Object.assign(process.env, { PULUMI_HOME: env.PULUMI_HOME }); // PulumiCommand.get reads it for its own lookups
   const pulumiCommand = await PulumiCommand.get({ root: path.dirname(TOOLCHAIN_BIN), skipVersionCheck: true });

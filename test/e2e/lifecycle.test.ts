@@ -214,6 +214,7 @@ function plannedCreates(p: TeamPlan): string[] {
       `${n}-access`,
       `${n}-ready`,
       `${n}-admin`,
+      `${n}-lib`,
       `${n}-runtime`,
       `${n}-sshd`,
       `${n}-audit`,

@@ -7,6 +7,7 @@ import type { TeamPlan } from "../../src/plan/access";
 import { engineEnv, TOOLCHAIN_BIN } from "../../src/sandbox/engine";
 import type { PoolHost } from "../../src/sandbox/hostPool";
 import { auditAccess } from "../../src/sandbox/probe";
+import { helpers, renderScript } from "../../src/render/script";
 import { asPerson, asRoot, bootTeam, configure, POOL, renderTeam, setHostLink, teardownTeam, upOps, type TeamEnv } from "./harness";
 
 // The reliability suite (issue 14, part 3) on real hosts with the real engine, one pool
@@ -125,8 +126,9 @@ describe.sequential("reliability on real hosts", () => {
     expect(drift.code, drift.stderr).toBe(0);
     const report = JSON.parse(drift.stdout) as { checked: number; findings: unknown[] };
     expect(report.findings).toEqual([]);
-    // 4 sshd + 4 slices + sudoers (4 defaults + 8 per-human) + authorized_keys (8 humans).
-    expect(report.checked).toBe(28);
+    // 4 sshd + 4 slices + sudoers (4 defaults + 8 per-human) + authorized_keys (8 humans)
+    // + the shared helpers (4).
+    expect(report.checked).toBe(32);
   });
 
   test("drift: hand edits of a sudoers file, the sshd drop-in, a slice drop-in and authorized_keys are detected, then repaired", async () => {
@@ -174,6 +176,27 @@ describe.sequential("reliability on real hosts", () => {
     // The state agrees with the servers again: a plain up changes nothing.
     const again = await upOps(env.stack!);
     expect(again.ops).toEqual([]);
+  });
+
+  test("the shared helpers removed by hand: a step fails naming the lib step; drift finds them; --repair re-runs only that step", async () => {
+    const h = helpers();
+    await asRoot(env, "dev-wes", `rm -f ${h.path}`);
+    // Any step now refuses to run, and says which step installs the helpers.
+    const step = `AR_WHERE='dev-wes (agent-runtime@${hostOf("dev-wes").address}:22)'\n${renderScript("sudoers/remove.sh", { AR_FILE: "agent-runtime-user-nobody" })}`;
+    await expect(asRoot(env, "dev-wes", step)).rejects.toThrow(
+      /the shared helpers this step needs are not usable: .*common-[0-9a-f]{12}\.sh is missing or not root's alone\. The dev-wes-lib step installs them: run `agent-runtime drift --repair`/,
+    );
+    const json = await cli("drift", "--json", ...target());
+    expect(json.code).toBe(1);
+    const found = (JSON.parse(json.stdout) as { findings: { server: string; step: string; kind: string; problem: string; path: string }[] })
+      .findings;
+    expect(found).toEqual([{ server: "dev-wes", step: "dev-wes-lib", kind: "shared helpers", path: h.path, problem: "missing" }]);
+    const repair = await cli("drift", "--repair", "--json", ...target());
+    expect(repair.code, repair.stderr.slice(-3000)).toBe(0);
+    expect(repair.stderr).toMatch(/1 updated/);
+    expect(repair.stderr).not.toMatch(/replaced|deleted|created/);
+    expect(await asRoot(env, "dev-wes", `sha256sum <${h.path}; stat -c '%a %U:%G' ${h.path}`)).toBe(`${h.sha256}  -\n644 root:root\n`);
+    expect((await upOps(env.stack!)).ops).toEqual([]);
   });
 
   test("a host down while up runs: the others complete, the error names host and step; once back, a re-run converges", async () => {

@@ -132,7 +132,7 @@ describe("scripts", () => {
   // shellcheck comes from scripts/setup.sh; a missing linter fails here rather than skipping.
   test.each(Object.keys(scripts))("%s passes shellcheck and bash -n", (name) => {
     const text = scripts[name as keyof typeof scripts];
-    const sc = spawnSync("shellcheck", ["-s", "bash", "-S", "warning", "-"], { input: text, encoding: "utf8" });
+    const sc = spawnSync("shellcheck", ["-x", "-s", "bash", "-S", "warning", "-"], { input: text, encoding: "utf8" });
     expect(sc.stdout + sc.stderr).toBe("");
     expect(sc.status).toBe(0);
     expect(spawnSync("bash", ["-n"], { input: text, encoding: "utf8" }).stderr).toBe("");

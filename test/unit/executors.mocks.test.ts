@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import type * as AgentRuntimeModule from "../../components/agentRuntime";
 import { checkExecutorSwitch, type Executor } from "../../components/executor";
 import { planTeam } from "../../src/plan/access";
-import { shq } from "../../src/render/script";
+import { helpers, shq } from "../../src/render/script";
 import { formatError } from "../../src/team/errors";
 import { parseTeam } from "../../src/team/load";
 import { fixedKey, teamYaml, type TeamSpec } from "./teamYaml";
@@ -198,6 +198,39 @@ describe("both executors make the same steps (mocks)", () => {
       expect(s.script.split("\n")[0], s.name).toMatch(
         new RegExp(`^AR_WHERE='${server} \\(agent-runtime@192\\.0\\.2\\.\\d+:22\\)'$|^AR_WHERE='${server} \\(root@`),
       );
+    }
+  });
+
+  test("the shared helpers: the lib step installs them after the admin step; every later remote step sources them and waits for it", async () => {
+    const h = helpers();
+    for (const executor of [COMMAND, SSH]) {
+      const all = await steps(executor);
+      const byName = new Map(all.map((s) => [s.name, s]));
+      const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
+        from === to || (!seen.has(from) && (seen.add(from), (byName.get(from)?.deps ?? []).some((d) => reaches(d, to, seen))));
+      const remote = all.filter((x) => x.kind === "remote");
+      expect(remote.filter((s) => s.name.endsWith("-lib")).length).toBe(3);
+      for (const s of remote) {
+        const server = s.name.split("-").slice(0, 2).join("-");
+        const [admin, lib] = [`${server}-admin`, `${server}-lib`];
+        if (s.name === admin || s.name === lib) {
+          // They run before the helpers exist (and their undo after): they carry them.
+          for (const text of [s.script, s.undo].map(unq).filter(Boolean)) expect(text, s.name).not.toContain('source "$AR_HELPERS"');
+          if (s.name === lib) {
+            expect(unq(s.script)).toContain(`AR_HELPERS=${shq(h.path)}\nAR_HELPERS_TEXT=${shq(h.text)}\n`);
+            expect(s.deps).toEqual([admin]);
+            // As the provisioner, like every step after the admin step (a hardened sshd refuses root).
+            expect(s.where).toMatch(/^agent-runtime@/);
+          }
+          continue;
+        }
+        expect(reaches(s.name, lib), `${s.name} waits for ${lib}`).toBe(true);
+        for (const text of [s.script, s.undo].map(unq).filter(Boolean)) {
+          expect(text, s.name).toContain(`AR_HELPERS=${shq(h.path)}\nAR_HELPERS_SHA256=${h.sha256}\n`);
+          expect(text, s.name).toContain('source "$AR_HELPERS"');
+          expect(text, s.name).not.toContain("install_file() {");
+        }
+      }
     }
   });
 

@@ -4,7 +4,8 @@ import { compareDrift, driftCheckScript, driftTable } from "../../src/ops/drift"
 import { describeForget, planForget } from "../../src/ops/forgetServer";
 import { dependentsOf, managedFiles, scriptVars, sliceDropIn, stepsOf, type StateResource } from "../../src/ops/stackState";
 import { planTeam } from "../../src/plan/access";
-import { template } from "../../src/render/script";
+import { helpersScript } from "../../src/render/helpers";
+import { helpers, template } from "../../src/render/script";
 import { sshdScript } from "../../src/render/sshd";
 import { sudoersFiles, sudoersScript } from "../../src/render/sudoers";
 import { agentScript, authorizedKeys, humanScript } from "../../src/render/users";
@@ -76,6 +77,28 @@ describe("stack state", () => {
       "sudoers /etc/sudoers.d/agent-runtime-user-marcus 440 root:root",
     ]);
     expect(files[3]!.content).toBe(`${sudoersFiles(nadia).marcus!}\n`);
+  });
+
+  test("managed files: the shared helpers the lib step installs (a repair re-runs that step)", () => {
+    const admin: StateResource = {
+      urn: `${P}x$pulumi-nodejs:dynamic:Resource::dev-nadia-lib`,
+      type: "pulumi-nodejs:dynamic:Resource",
+      custom: true,
+      parent: `${P}agent-runtime:index:AgentRuntime$agent-runtime:index:DevServer::dev-nadia`,
+      inputs: { ...conn, script: located(helpersScript()), undo: "" },
+    };
+    const files = managedFiles(stepsOf([...state(), admin])).filter((f) => f.step === "dev-nadia-lib");
+    expect(files).toEqual([
+      {
+        step: "dev-nadia-lib",
+        server: "dev-nadia",
+        kind: "shared helpers",
+        path: helpers().path,
+        content: helpers().text,
+        mode: "644",
+        owner: "root:root",
+      },
+    ]);
   });
 
   test("the slice drop-in is the heredoc of templates/users/agent.sh", () => {

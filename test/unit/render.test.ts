@@ -4,6 +4,7 @@ import { planTeam, type Grant } from "../../src/plan/access";
 import { renderAuditWatches } from "../../src/render/audit";
 import { agentctlRemoveScript, agentctlScript } from "../../src/render/agentctl";
 import { adminRemoveScript, adminScript } from "../../src/render/bootstrap";
+import { helpersRemoveScript, helpersScript } from "../../src/render/helpers";
 import { renderAgentAuditRules, renderEtCfg, runtimeRemoveScript, runtimeScript, sliceProperties } from "../../src/render/runtime";
 import { fill, renderScript, shq } from "../../src/render/script";
 import { sshdDropIn, sshdRemoveScript, sshdScript } from "../../src/render/sshd";
@@ -65,12 +66,14 @@ const scripts: Record<string, string> = {
   runtimeRemove: runtimeRemoveScript(),
   agentctl: agentctlScript("dev-wes", "0".repeat(64)),
   agentctlRemove: agentctlRemoveScript(),
+  helpers: helpersScript(),
+  helpersRemove: helpersRemoveScript(),
 };
 
 describe("rendered scripts", () => {
   // shellcheck comes from scripts/setup.sh; a missing linter fails here rather than skipping.
   test.each(Object.keys(scripts))("%s passes shellcheck (warnings and errors)", (name) => {
-    const r = spawnSync("shellcheck", ["-s", "bash", "-S", "warning", "-"], { input: scripts[name], encoding: "utf8" });
+    const r = spawnSync("shellcheck", ["-x", "-s", "bash", "-S", "warning", "-"], { input: scripts[name], encoding: "utf8" });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });

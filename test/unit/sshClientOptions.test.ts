@@ -1,11 +1,12 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, test } from "vitest";
 import { sshArgs, type PoolHost } from "../../src/sandbox/hostPool";
 import { knownHostsPattern, sshClientOptions } from "../../src/ssh/clientOptions";
+import { sshMuxOptions } from "../../src/ssh/mux";
 
 // The one spelling of the ssh client options. Asserted as ssh itself reads them
 // (`ssh -G` prints the configuration it would connect with; `ssh-keygen -F` looks a host
@@ -159,5 +160,55 @@ describe("the host pool's ssh arguments", () => {
 
   test("refuse a host name (it would send DNS queries off the machine)", () => {
     expect(() => sshArgs({ ...host, address: "dev-wes" })).toThrow(/IPv4 address only/);
+  });
+});
+
+describe("connection sharing (ssh executor)", () => {
+  const base = mkdtempSync(path.join(tmpdir(), "mux-test-"));
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+  const target = { user: "agent-runtime", host: "192.0.2.10", port: 22, hostKey: "ssh-ed25519 AAAA1", keyPath: "/k" };
+  const socket = (o: string[]) => o.find((x) => x.startsWith("ControlPath="))?.slice("ControlPath=".length);
+
+  test("one socket per server and key, in this process's own private directory", () => {
+    const dir = path.join(base, "mux");
+    const o = sshMuxOptions(dir, target);
+    expect(o).toEqual(["-o", "ControlMaster=auto", "-o", expect.stringMatching(/^ControlPath=/), "-o", "ControlPersist=10"]);
+    expect(path.dirname(socket(o)!)).toBe(path.join(dir, String(process.pid)));
+    for (const d of [dir, path.join(dir, String(process.pid))]) expect(statSync(d).mode & 0o777).toBe(0o700);
+    expect(socket(sshMuxOptions(dir, target))).toBe(socket(o));
+    // Anything that authenticates the connection differently gets its own.
+    for (const other of [
+      { hostKey: "ssh-ed25519 AAAA2" },
+      { hostKey: "" },
+      { keyPath: "/k2" },
+      { user: "root" },
+      { port: 2222 },
+      { host: "192.0.2.11" },
+    ])
+      expect(socket(sshMuxOptions(dir, { ...target, ...other }))).not.toBe(socket(o));
+  });
+  test("never shared across runs: another process gets another socket; a gone process's directory is removed", () => {
+    const dir = path.join(base, "runs");
+    const mine = socket(sshMuxOptions(dir, target));
+    // A pid that cannot exist (above pid_max) stands for a finished run.
+    const gone = 4194305;
+    const theirs = socket(sshMuxOptions(dir, target, gone));
+    expect(theirs).not.toBe(mine);
+    expect(path.dirname(theirs!)).toBe(path.join(dir, String(gone)));
+    sshMuxOptions(dir, target);
+    expect(readdirSync(dir)).toEqual([String(process.pid)]);
+  });
+  test("no sharing from a directory others can reach, or a link", () => {
+    const open = path.join(base, "open");
+    mkdirSync(open, { mode: 0o755 });
+    chmodSync(open, 0o755);
+    expect(sshMuxOptions(open, target)).toEqual([]);
+    const real = path.join(base, "real");
+    mkdirSync(real, { mode: 0o700 });
+    symlinkSync(real, path.join(base, "link"));
+    expect(sshMuxOptions(path.join(base, "link"), target)).toEqual([]);
+  });
+  test("mux.ts has no imports (the executor's provider is serialized with it)", () => {
+    expect(readFileSync(path.join(__dirname, "../../src/ssh/mux.ts"), "utf8")).not.toMatch(/^\s*import\b/m);
   });
 });
