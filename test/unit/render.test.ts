@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { planTeam, type Grant } from "../../src/plan/access";
 import { renderAuditWatches } from "../../src/render/audit";
@@ -215,4 +216,17 @@ describe("runtime renders", () => {
       expect(l).toMatch(/^-w \/\S+ -p wa -k agent-runtime-[a-z]+$/);
     }
   });
+});
+
+// The admin step runs as the host's first user, often root, whom the hardened sshd then
+// refuses: if its script text changes (it carries templates/bootstrap/*.sh and common.sh
+// inline), every existing stack's next `up` re-runs it, can't log in, and fails on every
+// such host. Changing these hashes is a breaking change: give the admin step a migration
+// first (see src/render/bootstrap.ts), then update them.
+test("the admin step's scripts are frozen: a change would re-run them as a login sshd now refuses", () => {
+  const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+  expect(sha(adminScript("agent-runtime", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey agent-runtime"))).toBe(
+    "11d5c69bc970297c15ba5c8c09e2462fe92c41d64bfccef9d7bf2435d762bd7b",
+  );
+  expect(sha(adminRemoveScript("agent-runtime"))).toBe("34c5315c52b7d18b7d7772d80b9005b51ded3238004bb670d24f41228bc6d7de");
 });
