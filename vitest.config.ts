@@ -4,6 +4,13 @@ import { defineConfig } from "vitest/config";
 // (systemd-nspawn) and drive the real Pulumi engine (Debian 12, and two files again on
 // Debian 13), and the same on QEMU VMs (vm). E2E files run one at a time:
 // they share the machine's 2 cores and one host-pool network.
+// What every project that boots nspawn hosts shares.
+const e2eHosts = {
+  globalSetup: ["test/e2e/globalSetup.ts"],
+  testTimeout: 15 * 60_000,
+  hookTimeout: 15 * 60_000,
+};
+
 export default defineConfig({
   test: {
     // One file at a time: e2e files boot hosts on one network and share 2 cores.
@@ -20,9 +27,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
-          globalSetup: ["test/e2e/globalSetup.ts"],
-          testTimeout: 15 * 60_000,
-          hookTimeout: 15 * 60_000,
+          ...e2eHosts,
         },
       },
       {
@@ -33,9 +38,7 @@ export default defineConfig({
           name: "e2e-trixie",
           include: ["test/e2e/lifecycle.test.ts", "test/e2e/runtime.test.ts"],
           env: { AGENT_RUNTIME_ROOTFS_SUITE: "trixie" },
-          globalSetup: ["test/e2e/globalSetup.ts"],
-          testTimeout: 15 * 60_000,
-          hookTimeout: 15 * 60_000,
+          ...e2eHosts,
         },
       },
       {
