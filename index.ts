@@ -8,11 +8,13 @@ import type { Faults } from "./src/render/faults";
 import { buildAgentctl } from "./src/agentctl/build";
 import { ARCHIVE_DIR_DEFAULT } from "./src/team/defaults";
 import { loadTeamOrThrow } from "./src/team/load";
+import { leanSdk } from "./src/program/lean";
 
 // The SDK records a stack trace for every promise it makes (thousands in a preview), and
 // ts-node maps each one through source maps: a third of a preview's CPU (README
-// "Performance"). V8's own traces (JavaScript positions) unless AGENT_RUNTIME_TS_STACKS=1.
-if (process.env.AGENT_RUNTIME_TS_STACKS !== "1") Reflect.deleteProperty(Error, "prepareStackTrace");
+// "Performance"). V8's own traces (JavaScript positions) unless AGENT_RUNTIME_DEBUG=1;
+// once the team is planned, none (src/program/lean.ts).
+if (process.env.AGENT_RUNTIME_DEBUG !== "1") Reflect.deleteProperty(Error, "prepareStackTrace");
 
 // The only place that reads stack config; everything below gets plain values.
 const config = new pulumi.Config();
@@ -43,6 +45,8 @@ switch (executorName) {
 // Offboarding archives are copied here before a server's users (and cloud machine) go.
 const archiveDir = path.resolve(config.get("archiveDir") ?? ARCHIVE_DIR_DEFAULT);
 
+// From here on the SDK's per-resource stack traces and debug messages are off.
+leanSdk();
 const runtime = new AgentRuntime(team.name, {
   plan,
   admin: { publicKey: adminPublicKey },

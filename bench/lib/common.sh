@@ -124,6 +124,12 @@ stack_env() {
   export PULUMI_NODEJS_TSCONFIG_PATH=$REPO/tsconfig.run.json
   # And Node's compile cache, as src/sandbox/engine.ts sets it (private to root).
   export NODE_COMPILE_CACHE=${AGENT_RUNTIME_CACHE:-/var/cache/agent-runtime}/node-compile-cache
+  # And without Pulumi's automatic debug log, as there (withoutAutomaticLog): a file where
+  # the CLI would make logs/. AGENT_RUNTIME_PULUMI_LOGS=1 keeps it (bench/preview.sh times both).
+  if [[ ${AGENT_RUNTIME_PULUMI_LOGS:-0} != 1 && ! -e $1/home/logs ]]; then
+    mkdir -p "$1/home"
+    printf 'agent-runtime bench: Pulumi automatic debug log off (bench/lib/common.sh)\n' >"$1/home/logs"
+  fi
 }
 # pulumi_in DIR ARGS...: run the CLI on that stack.
 pulumi_in() {

@@ -70,10 +70,12 @@ export function renderScript(name: string, vars: ScriptVars, mode: HelpersMode =
     return `${k}=${shq(String(v))}`;
   });
   const h = helpers();
-  const lib =
-    mode === "inline" || name.startsWith("gate/")
-      ? [h.text.trimEnd()]
-      : [`AR_HELPERS=${shq(h.path)}`, `AR_HELPERS_SHA256=${h.sha256}`, template("lib/load.sh").trimEnd()];
+  const inline = mode === "inline" || name.startsWith("gate/");
+  // A step that sources the installed helpers carries its template without comment lines
+  // (see withoutComments); inline scripts are kept as they are: the admin step's text is
+  // frozen (README "Performance"), and the gate scripts run where `pulumi up` runs.
+  const body = (t: string) => (inline ? t : withoutComments(t)).trimEnd();
+  const lib = inline ? [h.text.trimEnd()] : [`AR_HELPERS=${shq(h.path)}`, `AR_HELPERS_SHA256=${h.sha256}`, body(template("lib/load.sh"))];
   return [
     "#!/bin/bash",
     `# agent-runtime: templates/${name}`,
@@ -83,9 +85,36 @@ export function renderScript(name: string, vars: ScriptVars, mode: HelpersMode =
     ...lib,
     // Scripts in gate/ run where `pulumi up` runs and reach the server with ssh.
     ...(name.startsWith("gate/") ? [template("lib/ssh-client.sh").trimEnd()] : []),
-    template(name).trimEnd(),
+    body(template(name)),
     "",
   ].join("\n");
+}
+
+/**
+ * A template without its comment lines: every step's script and undo travel through the
+ * engine and the dynamic provider on every preview and live in the state, and a third of
+ * their bytes were comments (README "Performance"). The templates keep them; a reviewer
+ * reads templates/<name>, which each script names in its second line. Lines inside a
+ * here-document are kept whole (they are file content: `# Managed by agent-runtime` in a
+ * slice drop-in), and so are `# shellcheck` directives (the rendered scripts are linted).
+ * Only whole-line comments go; a unit test has bash itself confirm, for every template,
+ * that the script it parses is unchanged.
+ */
+export function withoutComments(text: string): string {
+  const out: string[] = [];
+  let heredoc: { end: string; tabs: boolean } | undefined;
+  for (const line of text.split("\n")) {
+    if (heredoc) {
+      out.push(line);
+      if ((heredoc.tabs ? line.replace(/^\t+/, "") : line) === heredoc.end) heredoc = undefined;
+      continue;
+    }
+    if (/^\s*#/.test(line) && !/^\s*# shellcheck /.test(line)) continue;
+    out.push(line);
+    const m = /(?<!<)<<(-?)\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\2/.exec(line);
+    if (m) heredoc = { end: m[3]!, tabs: m[1] === "-" };
+  }
+  return out.join("\n");
 }
 
 /** Fill `{{NAME}}` placeholders; every placeholder must be given and every value used. */

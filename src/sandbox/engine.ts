@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 
@@ -48,6 +48,7 @@ export async function openStack(opts: EngineOptions): Promise<Stack> {
   const env = engineEnv(opts.stateDir);
   const workDir = path.join(opts.stateDir, "work");
   for (const d of [env.PULUMI_HOME!, env.PULUMI_BACKEND_URL!.slice("file://".length), workDir]) mkdirSync(d, { recursive: true });
+  withoutAutomaticLog(env.PULUMI_HOME!);
   writeFileSync(
     path.join(workDir, "Pulumi.yaml"),
     `name: agent-runtime\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n    tsconfig: ${REPO_ROOT}/tsconfig.run.json\nmain: ${REPO_ROOT}\n`,
@@ -63,4 +64,29 @@ export async function openStack(opts: EngineOptions): Promise<Stack> {
     ...Object.fromEntries(Object.entries(opts.secrets ?? {}).map(([k, v]) => [`agent-runtime:${k}`, { value: v, secret: true }])),
   });
   return stack;
+}
+
+/** What stands in for $PULUMI_HOME/logs (see withoutAutomaticLog). */
+export const AUTOMATIC_LOG_OFF =
+  "agent-runtime: Pulumi's automatic debug log is off for this private PULUMI_HOME: the CLI writes it under logs/,\n" +
+  'and this file in its place stops it. AGENT_RUNTIME_PULUMI_LOGS=1 turns it back on (README "Performance").\n';
+
+/**
+ * The Pulumi CLI (since mid-2026; v3.259.0 here) writes a compressed debug log of every
+ * command to $PULUMI_HOME/logs/, encrypted once a stack is open. It has no switch, and it
+ * costs: a 200-developer preview wrote 145 MB of it and spent half of the engine's CPU
+ * compressing it (README "Performance"). The CLI goes on without it when logs/ cannot be
+ * made, so in the private homes of the sandbox and the tests a file takes its place.
+ * AGENT_RUNTIME_PULUMI_LOGS=1 keeps the log (the file goes; Pulumi makes the directory).
+ */
+export function withoutAutomaticLog(home: string, env: NodeJS.ProcessEnv = process.env): void {
+  const logs = path.join(home, "logs");
+  const st = lstatSync(logs, { throwIfNoEntry: false });
+  if (env.AGENT_RUNTIME_PULUMI_LOGS === "1") {
+    if (st?.isFile()) rmSync(logs);
+    return;
+  }
+  // Only Pulumi's own logs of this private home's earlier runs are in it.
+  if (st?.isDirectory()) rmSync(logs, { recursive: true });
+  if (!st || st.isDirectory()) writeFileSync(logs, AUTOMATIC_LOG_OFF);
 }
