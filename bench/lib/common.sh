@@ -138,7 +138,11 @@ pulumi_in() {
   (
     stack_env "$dir"
     cd "$dir/work"
-    pulumi "$@" --non-interactive
+    # SIGINT back to its default: a script started as a background job (`bench/grant.sh &`)
+    # runs with SIGINT ignored, its children inherit that, and the CLI, which stops its
+    # first language host with SIGINT, then waits 5 s before killing it: +5 s on every
+    # `up` (README "Performance"). bash cannot undo an ignore it started with; env can.
+    env --default-signal=INT pulumi "$@" --non-interactive
   )
 }
 
