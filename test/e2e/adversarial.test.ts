@@ -305,7 +305,8 @@ describe.sequential("red team: managed users against the provisioner", () => {
       "ln -s /etc/cron.d ~/cron-link && ln -s /etc/cron.d /tmp/agent-cron-link && mkdir /tmp/agent-dir && ln -s /root /tmp/agent-dir/root-link && echo linked",
     );
     expect(linked.stdout, linked.stderr).toBe("linked\n");
-    const targets = "stat -c '%n %U:%G %a %h' /etc/cron.d /etc/cron.d/* /root /etc/shadow";
+    // nullglob: Debian 13 ships /etc/cron.d with only a hidden .placeholder (dotglob).
+    const targets = "shopt -s nullglob dotglob; stat -c '%n %U:%G %a %h' /etc/cron.d /etc/cron.d/* /root /etc/shadow";
     const targetsBefore = await asRoot(env, "dev-wes", targets);
     // The kernel refuses hard links to files the agent doesn't own (fs.protected_hardlinks).
     const hard = await asAgent("wes", "ln /etc/shadow ~/shadow-hard");
@@ -386,9 +387,15 @@ describe.sequential("red team: managed users against the provisioner", () => {
     expect(text).toMatch(/account pat already exists on dev-pat and was not created by agent-runtime/);
     const pat = env.hosts.find((h) => h.name === "dev-pat")!;
     expect((await sshExec(pat, "sudo -n true", { user: ADMIN })).code).toBe(0);
-    expect((await sshExec(pat, "getent passwd pat; sha256sum /home/pat/keep.txt; stat -c '%U %a' /home/pat", { user: ADMIN })).stdout).toBe(
-      before.stdout,
+    // As root, as before: on Debian 13 useradd makes the home 0700, closed to the admin.
+    const after = await sshExec(
+      pat,
+      `sudo -n bash -c ${shq("getent passwd pat; sha256sum /home/pat/keep.txt; stat -c '%U %a' /home/pat")}`,
+      {
+        user: ADMIN,
+      },
     );
+    expect(after.stdout, after.stderr).toBe(before.stdout);
     // The offboarding script itself refuses an unmarked account.
     const r = await sshExec(pat, "sudo -n bash -s", { user: ADMIN, input: removeScript("pat") });
     expect(r.code).not.toBe(0);
