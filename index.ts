@@ -8,13 +8,11 @@ import type { Faults } from "./src/render/faults";
 import { buildAgentctl } from "./src/agentctl/build";
 import { ARCHIVE_DIR_DEFAULT } from "./src/team/defaults";
 import { loadTeamOrThrow } from "./src/team/load";
-import { leanSdk } from "./src/program/lean";
+import { leanSdk, plainStacks } from "./src/program/lean";
 
-// The SDK records a stack trace for every promise it makes (thousands in a preview), and
-// ts-node maps each one through source maps: a third of a preview's CPU (README
-// "Performance"). V8's own traces (JavaScript positions) unless AGENT_RUNTIME_DEBUG=1;
-// once the team is planned, none (src/program/lean.ts).
-if (process.env.AGENT_RUNTIME_DEBUG !== "1") Reflect.deleteProperty(Error, "prepareStackTrace");
+// Stack traces without ts-node's source mapping now, and none once the team is planned
+// (src/program/lean.ts, README "Performance"; AGENT_RUNTIME_DEBUG=1 keeps them).
+plainStacks();
 
 // The only place that reads stack config; everything below gets plain values.
 const config = new pulumi.Config();

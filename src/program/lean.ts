@@ -14,6 +14,13 @@ import { LogSeverity } from "@pulumi/pulumi/proto/engine_pb";
 // needed the stack (they name the team.yaml line or the config key). AGENT_RUNTIME_DEBUG=1
 // keeps all of it: stacks (source-mapped, as ts-node prints them) and the debug messages.
 
+/** ts-node maps every stack trace through source maps, and the SDK makes one per promise:
+ *  V8's own traces (JavaScript positions) instead, unless AGENT_RUNTIME_DEBUG=1. The
+ *  first thing index.ts does, so that team.yaml errors still carry a (plain) stack. */
+export function plainStacks(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.AGENT_RUNTIME_DEBUG !== "1") Reflect.deleteProperty(Error, "prepareStackTrace");
+}
+
 /** The one method of the SDK's engine client touched here. */
 interface LogClient {
   log(request: { getSeverity(): number }, ...rest: unknown[]): unknown;
